@@ -1,0 +1,60 @@
+// The `ironlb` command line. Every subcommand has --help.
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { runController } from './controllerCommand.js';
+import { runConvert } from './convertCommand.js';
+import { runLabDemo, runLabDown, runLabStatus, runLabUp } from './labCommand.js';
+
+const program = new Command();
+program
+  .name('ironlb')
+  .description('LoadBalancer Services for bare-metal Kubernetes (MetalLB-compatible API, Kube-OVN underlay aware)')
+  .version(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version as string)
+  .showHelpAfterError();
+
+program
+  .command('controller')
+  .description('run the controller: assigns external IPs from IPAddressPools to LoadBalancer Services')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)')
+  .option('--namespace <ns>', 'namespace of the configuration objects', 'metallb-system')
+  .option('--lb-class <class>', 'only handle Services with this spec.loadBalancerClass (default: only Services without a class)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['all', 'debug', 'info', 'warn', 'error', 'none']).default('info'))
+  .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (0 disables)', '7472')
+  .option('--metrics-host <host>', 'address the metrics endpoint binds', '127.0.0.1')
+  .action(runController);
+
+const lab = program
+  .command('lab')
+  .description('a real local control plane (etcd, kube-apiserver, kube-controller-manager) with ironlb running in it');
+lab
+  .command('up')
+  .description('start the lab (idempotent: a second call reports the running lab)')
+  .option('--dir <dir>', 'state directory (default: $IRONLB_LAB_DIR or <checkout>/.lab)')
+  .option('--json', 'print one JSON object describing the lab (kubeconfig, kubectl, apiserver, ...)')
+  .option('--no-controller', 'do not start ironlb controller')
+  .action(runLabUp);
+lab
+  .command('down')
+  .description('stop every process the lab started and remove its state')
+  .option('--dir <dir>', 'state directory')
+  .action(runLabDown);
+lab
+  .command('status')
+  .description('show the lab and whether its processes are running')
+  .option('--dir <dir>', 'state directory')
+  .option('--json', 'print JSON')
+  .action(runLabStatus);
+lab
+  .command('demo')
+  .description('lab up, then apply the Kube-OVN seed pool (10.180.204.250-254) and a demo Service, and print its EXTERNAL-IP')
+  .option('--dir <dir>', 'state directory')
+  .action(runLabDemo);
+
+program
+  .command('convert')
+  .description('print the metallb.io CRs equivalent to a legacy MetalLB ConfigMap (a ConfigMap manifest or its raw `config` data)')
+  .argument('[file]', 'input file (default: standard input)')
+  .option('--namespace <ns>', 'namespace for the produced objects (default: the ConfigMap\'s, else metallb-system)')
+  .action(runConvert);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,305 @@
+// The controller process: the I/O shell around the allocator and convergeService.
+// Level-triggered and serialized: every change marks work dirty and one loop converges it.
+// Order on start (MetalLB 3.6): config first, then one full pass over all Services, assigned
+// ones first, before any single-Service event is acted on, so a restart changes no IP.
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Namespace, type V1Service } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Allocator } from '../allocator/allocator.js';
+import { parseConfig } from '../config/index.js';
+import { formatConfigError, type Config, type ConfigError } from '../config/model.js';
+import { apiStatusCode } from '../k8s/client.js';
+import { CONFIG_KINDS, ConfigSource, METALLB_GROUP } from '../k8s/configSource.js';
+import { EventRecorder, type EventTarget } from '../k8s/events.js';
+import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
+import { ANNOTATION_ALLOCATED_FROM_POOL } from './annotations.js';
+import { convergeService, reprocessOrder, serviceDeleted, type ConvergeOutcome } from './converge.js';
+import { isHandledByUs } from './serviceFacts.js';
+import { ControllerMetrics } from './metrics.js';
+
+export interface ControllerOptions {
+  readonly namespace: string;
+  readonly lbClass?: string;
+  readonly log: Logger;
+  readonly metrics?: ControllerMetrics;
+}
+
+const MAX_FULL_PASSES = 5;
+
+export class Controller {
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly services: Reflector<V1Service>;
+  private readonly namespaces: Reflector<V1Namespace>;
+  private readonly config: ConfigSource;
+  private readonly events: EventRecorder;
+  readonly allocator = new Allocator();
+  private currentConfig: Config | undefined;
+  private lastConfigErrors = '';
+  private configDirty = true;
+  private fullPassPending = true;
+  private initialPassDone = false;
+  private readonly dirtyServices = new Set<string>();
+  private readonly deletedServices = new Set<string>();
+  private poolStatusDirty = true;
+  private wake: (() => void) | undefined;
+  private running = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(kc: KubeConfig, private readonly opts: ControllerOptions) {
+    this.log = opts.log;
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.events = new EventRecorder(kc, 'metallb-controller', 'ironlb-controller', this.log);
+    this.services = new Reflector<V1Service>({
+      name: 'services', path: '/api/v1/services', kubeConfig: kc, log: this.log,
+      list: () => this.core.listServiceForAllNamespaces() as Promise<ListResult<V1Service>>,
+    });
+    this.namespaces = new Reflector<V1Namespace>({
+      name: 'namespaces', path: '/api/v1/namespaces', kubeConfig: kc, log: this.log,
+      list: () => this.core.listNamespace() as Promise<ListResult<V1Namespace>>,
+    });
+    this.config = new ConfigSource(kc, opts.namespace, this.log, () => this.markConfigDirty(), { watchNodes: true });
+    this.services.on((ev, svc) => {
+      const key = objectKey(svc);
+      if (ev === 'delete') this.deletedServices.add(key);
+      else this.dirtyServices.add(key);
+      this.kick();
+    });
+    this.namespaces.on((ev, ns, old) => {
+      // Namespace labels feed serviceAllocation.namespaceSelectors: re-evaluate everything.
+      if (ev === 'update' && JSON.stringify(ns.metadata?.labels ?? {}) === JSON.stringify(old?.metadata?.labels ?? {})) return;
+      this.fullPassPending = true;
+      this.kick();
+    });
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.services.start();
+    this.namespaces.start();
+    this.config.start();
+    await Promise.all([this.services.synced, this.namespaces.synced, this.config.synced()]);
+    this.log.info({ services: this.services.list().length }, 'caches synced');
+    void this.loop();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.services.stop();
+    this.namespaces.stop();
+    this.config.stop();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.kick();
+  }
+
+  /** Resolves when nothing is pending (tests and the bench use it). */
+  get idle(): boolean {
+    return !this.configDirty && !this.fullPassPending && this.dirtyServices.size === 0 && this.deletedServices.size === 0;
+  }
+
+  private markConfigDirty(): void {
+    this.configDirty = true;
+    this.kick();
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.runOnce();
+      } catch (e) {
+        this.log.error({ err: e }, 'reconcile pass failed; retrying');
+        this.retryTimer = setTimeout(() => this.kick(), 1000);
+      }
+      if (!this.running) break;
+      if (this.idle && !this.poolStatusDirty) await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+
+  private async runOnce(): Promise<void> {
+    if (this.configDirty) {
+      this.configDirty = false;
+      await this.reloadConfig();
+    }
+    // Nothing is allocated before the first valid configuration (MetalLB: initialLoadPerformed).
+    if (!this.currentConfig) {
+      this.dirtyServices.clear();
+      this.deletedServices.clear();
+      return;
+    }
+    for (const key of [...this.deletedServices]) {
+      this.deletedServices.delete(key);
+      this.dirtyServices.delete(key);
+      if (this.services.get(key)) continue; // re-created meanwhile
+      if (serviceDeleted(key, this.allocator).reprocessAll) this.fullPassPending = true;
+      this.poolStatusDirty = true;
+    }
+    if (this.fullPassPending || !this.initialPassDone) {
+      await this.fullPass();
+    } else {
+      const keys = [...this.dirtyServices];
+      this.dirtyServices.clear();
+      for (const key of keys) {
+        const svc = this.services.get(key);
+        if (svc && (await this.converge(svc))) this.fullPassPending = true;
+      }
+    }
+    if (this.poolStatusDirty) await this.writePoolStatus();
+  }
+
+  private async fullPass(): Promise<void> {
+    for (let pass = 0; pass < MAX_FULL_PASSES; pass++) {
+      this.fullPassPending = false;
+      this.dirtyServices.clear();
+      let again = false;
+      const services = reprocessOrder(this.services.list());
+      for (const svc of services) {
+        if (await this.converge(svc)) again = true;
+      }
+      if (!this.initialPassDone) this.log.info({ services: services.length }, 'initial full pass done');
+      this.initialPassDone = true;
+      if (!again) return;
+    }
+    this.fullPassPending = false;
+  }
+
+  /** Converges one Service; returns true when all Services must be reprocessed. */
+  private async converge(svc: V1Service): Promise<boolean> {
+    if (!isHandledByUs(svc, this.opts.lbClass)) return false;
+    const nsLabels = this.namespaces.get(svc.metadata?.namespace ?? '')?.metadata?.labels ?? {};
+    const outcome = convergeService(svc, { allocator: this.allocator, poolsConfigured: (this.currentConfig?.pools.size ?? 0) > 0, namespaceLabels: nsLabels });
+    const target: EventTarget = { apiVersion: 'v1', kind: 'Service', namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', uid: svc.metadata?.uid };
+    for (const ev of outcome.events) this.events.record(target, ev);
+    const wrote = await this.write(svc, outcome);
+    if (wrote) this.poolStatusDirty = true;
+    return outcome.reprocessAll;
+  }
+
+  private async write(svc: V1Service, outcome: ConvergeOutcome): Promise<boolean> {
+    const namespace = svc.metadata?.namespace ?? '';
+    const name = svc.metadata?.name ?? '';
+    const currentPool = svc.metadata?.annotations?.[ANNOTATION_ALLOCATED_FROM_POOL];
+    const currentIngress = svc.status?.loadBalancer?.ingress ?? [];
+    const ingressMatches =
+      currentIngress.length === outcome.ingressIps.length &&
+      currentIngress.every((ing, i) => ing.ip === outcome.ingressIps[i] && !ing.hostname);
+    let wrote = false;
+    try {
+      if (currentPool !== outcome.allocatedFromPool) {
+        await this.core.patchNamespacedService(
+          { name, namespace, body: { metadata: { annotations: { [ANNOTATION_ALLOCATED_FROM_POOL]: outcome.allocatedFromPool ?? null } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        wrote = true;
+      }
+      if (!ingressMatches) {
+        const ingress = outcome.ingressIps.length ? outcome.ingressIps.map((ip) => ({ ip })) : null;
+        await this.core.patchNamespacedServiceStatus(
+          { name, namespace, body: { status: { loadBalancer: { ingress } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        wrote = true;
+      }
+    } catch (e) {
+      if (apiStatusCode(e) === 404) return wrote; // deleted meanwhile; the delete event follows
+      this.log.warn({ service: `${namespace}/${name}`, err: String(e) }, 'writing service failed; will retry');
+      this.opts.metrics?.updateErrors.inc();
+      this.dirtyServices.add(`${namespace}/${name}`);
+      this.retryTimer = setTimeout(() => this.kick(), 1000);
+      return wrote;
+    }
+    if (wrote) this.opts.metrics?.updates.inc();
+    return wrote;
+  }
+
+  private async reloadConfig(): Promise<void> {
+    const snap = this.config.snapshot();
+    const outcome = snap.legacyErrors.length ? { ok: false as const, errors: snap.legacyErrors, warnings: [] } : parseConfig(snap.resources);
+    const errors: ConfigError[] = outcome.ok ? [] : outcome.errors;
+    for (const w of outcome.warnings) this.log.warn({ object: `${w.kind}/${w.name}`, field: w.field }, formatConfigError(w));
+    const summary = errors.map(formatConfigError).join('; ');
+    if (!outcome.ok) {
+      // Keep serving the last good config; tell the user exactly what is wrong and where.
+      if (summary !== this.lastConfigErrors) {
+        this.log.error({ errors: errors.map(formatConfigError) }, 'configuration rejected; keeping the last valid configuration');
+        for (const e of errors) this.events.record(this.configTarget(e.kind, e.name), { type: 'Warning', reason: 'InvalidConfiguration', message: `${e.field}: ${e.message}` });
+      }
+      this.lastConfigErrors = summary;
+      this.opts.metrics?.configStale.set(1);
+      await this.writeConfigurationState(false, summary);
+      return;
+    }
+    if (this.lastConfigErrors) this.log.info('configuration valid again');
+    this.lastConfigErrors = '';
+    this.currentConfig = outcome.config;
+    this.opts.metrics?.configLoaded.set(1);
+    this.opts.metrics?.configStale.set(0);
+    const { dropped } = this.allocator.setPools(outcome.config.pools);
+    if (dropped.length) this.log.info({ services: dropped }, 'allocations no longer allowed by the configuration');
+    this.opts.metrics?.setPools(outcome.config.pools.keys());
+    this.fullPassPending = true;
+    this.poolStatusDirty = true;
+    await this.writeConfigurationState(true, '');
+  }
+
+  private configTarget(kind: string, name: string): EventTarget {
+    const known = CONFIG_KINDS.find((k) => k.kind === kind);
+    if (known) return { apiVersion: `${METALLB_GROUP}/${known.version}`, kind, namespace: this.opts.namespace, name };
+    return { apiVersion: 'v1', kind: 'ConfigMap', namespace: this.opts.namespace, name: 'config' };
+  }
+
+  private async writeConfigurationState(valid: boolean, errorSummary: string): Promise<void> {
+    const group = METALLB_GROUP, version = 'v1beta1', namespace = this.opts.namespace, plural = 'configurationstates', name = 'controller';
+    const status = {
+      result: valid ? 'Valid' : 'Invalid',
+      errorSummary,
+      conditions: [{
+        type: 'poolReconcilerValid', status: valid ? 'True' : 'False', reason: valid ? 'Reconciled' : 'ConfigurationError',
+        message: valid ? '' : errorSummary.slice(0, 32_000), lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      }],
+    };
+    try {
+      try {
+        await this.custom.getNamespacedCustomObject({ group, version, namespace, plural, name });
+      } catch (e) {
+        if (apiStatusCode(e) !== 404) throw e;
+        await this.custom.createNamespacedCustomObject({ group, version, namespace, plural, body: {
+          apiVersion: `${group}/${version}`, kind: 'ConfigurationState',
+          metadata: { name, namespace, labels: { 'metallb.io/component-type': 'controller' } },
+        } });
+      }
+      await this.custom.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'could not write ConfigurationState');
+    }
+  }
+
+  private async writePoolStatus(): Promise<void> {
+    this.poolStatusDirty = false;
+    const cfg = this.currentConfig;
+    if (!cfg) return;
+    for (const name of cfg.pools.keys()) {
+      const c = this.allocator.poolCounters(name);
+      this.opts.metrics?.setPoolCounters(name, c);
+      // int64 in the CRD; JSON numbers above 2^53 lose precision, so huge IPv6 pools are capped.
+      const n = (v: bigint) => Number(v > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : v);
+      const status = { assignedIPv4: n(c.assignedIPv4), assignedIPv6: n(c.assignedIPv6), availableIPv4: n(c.availableIPv4), availableIPv6: n(c.availableIPv6) };
+      try {
+        await this.custom.patchNamespacedCustomObjectStatus(
+          { group: METALLB_GROUP, version: 'v1beta1', namespace: this.opts.namespace, plural: 'ipaddresspools', name, body: { status } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      } catch (e) {
+        // A pool that comes only from the legacy ConfigMap has no object to write to.
+        if (apiStatusCode(e) !== 404) this.log.warn({ pool: name, err: String(e) }, 'could not write pool status');
+      }
+    }
+  }
+}

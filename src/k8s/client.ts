@@ -1,0 +1,27 @@
+// Kubernetes client set-up: which kubeconfig, which API clients. One place for it.
+import { KubeConfig } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+
+/**
+ * --kubeconfig flag, else $KUBECONFIG, else in-cluster (service account), else ~/.kube/config.
+ */
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) {
+    if (!existsSync(path)) throw new Error(`kubeconfig "${path}" does not exist; pass --kubeconfig with the path of a kubeconfig file`);
+    kc.loadFromFile(path);
+  } else if (!process.env.KUBECONFIG && process.env.KUBERNETES_SERVICE_HOST) {
+    kc.loadFromCluster();
+  } else {
+    kc.loadFromDefault();
+  }
+  if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run inside a cluster');
+  return kc;
+}
+
+export function apiStatusCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown } | null;
+  if (e && typeof e.code === 'number') return e.code;
+  if (e && typeof e.statusCode === 'number') return e.statusCode;
+  return undefined;
+}

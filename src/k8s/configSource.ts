@@ -1,0 +1,129 @@
+// Watches every object the configuration is made of (metallb.io CRs, the legacy ConfigMap,
+// Secrets for BGP passwords, Nodes) in the MetalLB namespace and assembles ConfigResources.
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Node, type V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { legacyToResources, type ConfigResources } from '../config/index.js';
+import type { ConfigError } from '../config/model.js';
+import { Reflector, type ListResult } from './reflector.js';
+
+export const METALLB_GROUP = 'metallb.io';
+
+/** The metallb.io kinds that make up the configuration, with the version we read. */
+export const CONFIG_KINDS = [
+  { field: 'pools', kind: 'IPAddressPool', plural: 'ipaddresspools', version: 'v1beta1' },
+  { field: 'l2Advertisements', kind: 'L2Advertisement', plural: 'l2advertisements', version: 'v1beta1' },
+  { field: 'bgpAdvertisements', kind: 'BGPAdvertisement', plural: 'bgpadvertisements', version: 'v1beta1' },
+  { field: 'bgpPeers', kind: 'BGPPeer', plural: 'bgppeers', version: 'v1beta2' },
+  { field: 'bfdProfiles', kind: 'BFDProfile', plural: 'bfdprofiles', version: 'v1beta1' },
+  { field: 'communities', kind: 'Community', plural: 'communities', version: 'v1beta1' },
+] as const;
+
+export const LEGACY_CONFIGMAP = 'config';
+
+export interface ConfigSnapshot {
+  readonly resources: ConfigResources;
+  /** Errors of the legacy ConfigMap itself (bad YAML, missing protocol, ...). */
+  readonly legacyErrors: ConfigError[];
+  readonly legacyUsed: boolean;
+}
+
+export class ConfigSource {
+  private readonly crs = new Map<string, Reflector<KubernetesObject>>();
+  private readonly configMaps: Reflector<V1ConfigMap>;
+  private readonly secrets: Reflector<V1Secret>;
+  private readonly nodes: Reflector<V1Node> | undefined;
+
+  constructor(kc: KubeConfig, private readonly namespace: string, log: Logger, onChange: () => void, opts: { watchNodes: boolean }) {
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const core = kc.makeApiClient(CoreV1Api);
+    for (const k of CONFIG_KINDS) {
+      const r = new Reflector<KubernetesObject>({
+        name: k.plural,
+        path: `/apis/${METALLB_GROUP}/${k.version}/namespaces/${namespace}/${k.plural}`,
+        list: () => custom.listNamespacedCustomObject({ group: METALLB_GROUP, version: k.version, namespace, plural: k.plural }) as Promise<ListResult<KubernetesObject>>,
+        kubeConfig: kc,
+        log,
+      });
+      r.on(onChange);
+      this.crs.set(k.field, r);
+    }
+    this.configMaps = new Reflector<V1ConfigMap>({
+      name: 'configmaps',
+      path: `/api/v1/namespaces/${namespace}/configmaps`,
+      list: () => core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${LEGACY_CONFIGMAP}` }) as Promise<ListResult<V1ConfigMap>>,
+      fieldSelector: `metadata.name=${LEGACY_CONFIGMAP}`,
+      kubeConfig: kc,
+      log,
+    });
+    this.configMaps.on(onChange);
+    this.secrets = new Reflector<V1Secret>({
+      name: 'secrets',
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      list: () => core.listNamespacedSecret({ namespace }) as Promise<ListResult<V1Secret>>,
+      kubeConfig: kc,
+      log,
+    });
+    this.secrets.on(onChange);
+    if (opts.watchNodes) {
+      this.nodes = new Reflector<V1Node>({
+        name: 'nodes',
+        path: '/api/v1/nodes',
+        list: () => core.listNode() as Promise<ListResult<V1Node>>,
+        kubeConfig: kc,
+        log,
+      });
+      // Only label changes matter to the configuration (MetalLB #1606: status heartbeats must
+      // not force a re-parse).
+      this.nodes.on((ev, obj, old) => {
+        if (ev !== 'update' || JSON.stringify(obj.metadata?.labels ?? {}) !== JSON.stringify(old?.metadata?.labels ?? {})) onChange();
+      });
+    }
+  }
+
+  start(): void {
+    for (const r of this.all()) r.start();
+  }
+
+  stop(): void {
+    for (const r of this.all()) r.stop();
+  }
+
+  async synced(): Promise<void> {
+    await Promise.all(this.all().map((r) => r.synced));
+  }
+
+  private all(): Reflector<KubernetesObject>[] {
+    return [...this.crs.values(), this.configMaps, this.secrets, ...(this.nodes ? [this.nodes] : [])] as Reflector<KubernetesObject>[];
+  }
+
+  snapshot(): ConfigSnapshot {
+    const list = (field: string) => this.crs.get(field)?.list() ?? [];
+    const resources: ConfigResources = {
+      pools: list('pools'),
+      l2Advertisements: list('l2Advertisements'),
+      bgpAdvertisements: list('bgpAdvertisements'),
+      bgpPeers: list('bgpPeers'),
+      bfdProfiles: list('bfdProfiles'),
+      communities: list('communities'),
+      secrets: this.secrets.list().map((s) => ({
+        name: s.metadata?.name ?? '',
+        namespace: s.metadata?.namespace ?? this.namespace,
+        type: s.type,
+        data: s.data ?? {},
+      })),
+      nodes: this.nodes?.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
+    };
+    const cm = this.configMaps.get(`${this.namespace}/${LEGACY_CONFIGMAP}`);
+    const legacyText = cm?.data?.config;
+    if (legacyText === undefined) return { resources, legacyErrors: [], legacyUsed: false };
+    // The legacy ConfigMap is read into the same model: its objects join the CRs and the one
+    // parser validates the union (name clashes between the two are reported as duplicates).
+    const legacy = legacyToResources(legacyText, this.namespace);
+    if (!legacy.ok) return { resources, legacyErrors: legacy.errors, legacyUsed: true };
+    const merged: ConfigResources = { ...resources };
+    for (const k of CONFIG_KINDS) {
+      merged[k.field] = [...resources[k.field], ...legacy.resources[k.field]];
+    }
+    return { resources: merged, legacyErrors: [], legacyUsed: true };
+  }
+}
