@@ -66,7 +66,7 @@ export async function runLabDemo(flags: { dir?: string }): Promise<void> {
     const pool = kubectl(state, ['-n', 'default', 'get', 'svc', 'nginx-lb', '-o', "jsonpath={.metadata.annotations.metallb\\.io/ip-allocated-from-pool}"]).trim();
     process.stdout.write(`\nnginx-lb EXTERNAL-IP ${ip} (from pool ${pool}), assigned by ironlb controller running as ServiceAccount metallb-system/controller\n`);
     process.stdout.write(`the lab keeps running: ${state.kubectl} --kubeconfig ${state.kubeconfig} get svc -A\n`);
-    process.stdout.write(`stop it with: node bin/ironlb.js lab down\n`);
+    process.stdout.write(`stop it with: node bin/ironlb.js lab down${flags.dir ? ` --dir ${flags.dir}` : ''}\n`);
   } catch (e) {
     fail(e);
   }

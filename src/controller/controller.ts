@@ -7,12 +7,12 @@ import type { Logger } from 'pino';
 import { Allocator } from '../allocator/allocator.js';
 import { parseConfig } from '../config/index.js';
 import { formatConfigError, type Config, type ConfigError } from '../config/model.js';
-import { apiStatusCode } from '../k8s/client.js';
+import { apiStatusCode, describeApiError } from '../k8s/client.js';
 import { CONFIG_KINDS, ConfigSource, METALLB_GROUP } from '../k8s/configSource.js';
 import { EventRecorder, type EventTarget } from '../k8s/events.js';
 import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
-import { ANNOTATION_ALLOCATED_FROM_POOL } from './annotations.js';
-import { convergeService, reprocessOrder, serviceDeleted, type ConvergeOutcome } from './converge.js';
+import { ANNOTATION_ALLOCATED_FROM_POOL, LEGACY_ANNOTATION_ALLOCATED_FROM_POOL } from './annotations.js';
+import { convergeService, reprocessOrder, serviceDeleted, serviceNeedsWrite, type ConvergeOutcome } from './converge.js';
 import { isHandledByUs } from './serviceFacts.js';
 import { ControllerMetrics } from './metrics.js';
 
@@ -176,6 +176,7 @@ export class Controller {
     const outcome = convergeService(svc, { allocator: this.allocator, poolsConfigured: (this.currentConfig?.pools.size ?? 0) > 0, namespaceLabels: nsLabels });
     const target: EventTarget = { apiVersion: 'v1', kind: 'Service', namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', uid: svc.metadata?.uid };
     for (const ev of outcome.events) this.events.record(target, ev);
+    if (outcome.failure) this.log.debug({ service: objectKey(svc), reason: outcome.failure }, 'service has no IP');
     const wrote = await this.write(svc, outcome);
     if (wrote) this.poolStatusDirty = true;
     return outcome.reprocessAll;
@@ -184,21 +185,19 @@ export class Controller {
   private async write(svc: V1Service, outcome: ConvergeOutcome): Promise<boolean> {
     const namespace = svc.metadata?.namespace ?? '';
     const name = svc.metadata?.name ?? '';
-    const currentPool = svc.metadata?.annotations?.[ANNOTATION_ALLOCATED_FROM_POOL];
-    const currentIngress = svc.status?.loadBalancer?.ingress ?? [];
-    const ingressMatches =
-      currentIngress.length === outcome.ingressIps.length &&
-      currentIngress.every((ing, i) => ing.ip === outcome.ingressIps[i] && !ing.hostname);
+    const needs = serviceNeedsWrite(svc, outcome);
     let wrote = false;
     try {
-      if (currentPool !== outcome.allocatedFromPool) {
+      if (needs.annotations) {
+        // Only the current key is written; the legacy spelling of our own annotation goes away.
+        const annotations = { [ANNOTATION_ALLOCATED_FROM_POOL]: outcome.allocatedFromPool ?? null, [LEGACY_ANNOTATION_ALLOCATED_FROM_POOL]: null };
         await this.core.patchNamespacedService(
-          { name, namespace, body: { metadata: { annotations: { [ANNOTATION_ALLOCATED_FROM_POOL]: outcome.allocatedFromPool ?? null } } } },
+          { name, namespace, body: { metadata: { annotations } } },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
         wrote = true;
       }
-      if (!ingressMatches) {
+      if (needs.status) {
         const ingress = outcome.ingressIps.length ? outcome.ingressIps.map((ip) => ({ ip })) : null;
         await this.core.patchNamespacedServiceStatus(
           { name, namespace, body: { status: { loadBalancer: { ingress } } } },
@@ -208,7 +207,7 @@ export class Controller {
       }
     } catch (e) {
       if (apiStatusCode(e) === 404) return wrote; // deleted meanwhile; the delete event follows
-      this.log.warn({ service: `${namespace}/${name}`, err: String(e) }, 'writing service failed; will retry');
+      this.log.warn({ service: `${namespace}/${name}`, err: describeApiError(e) }, 'writing service failed; will retry');
       this.opts.metrics?.updateErrors.inc();
       this.dirtyServices.add(`${namespace}/${name}`);
       this.retryTimer = setTimeout(() => this.kick(), 1000);
@@ -277,7 +276,7 @@ export class Controller {
       await this.custom.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body: { status } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     } catch (e) {
-      this.log.warn({ err: String(e) }, 'could not write ConfigurationState');
+      this.log.warn({ err: describeApiError(e) }, 'could not write ConfigurationState');
     }
   }
 
@@ -298,7 +297,7 @@ export class Controller {
         );
       } catch (e) {
         // A pool that comes only from the legacy ConfigMap has no object to write to.
-        if (apiStatusCode(e) !== 404) this.log.warn({ pool: name, err: String(e) }, 'could not write pool status');
+        if (apiStatusCode(e) !== 404) this.log.warn({ pool: name, err: describeApiError(e) }, 'could not write pool status');
       }
     }
   }

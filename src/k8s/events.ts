@@ -1,7 +1,9 @@
 // Kubernetes Events (events.k8s.io/v1) with MetalLB's reasons. Repeats of the same event for
 // the same object are suppressed for a while so a reprocess pass does not flood the API.
+import { randomBytes } from 'node:crypto';
 import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { describeApiError } from './client.js';
 
 export interface EventTarget {
   readonly apiVersion: string;
@@ -43,7 +45,8 @@ export class EventRecorder {
     const logFn = ev.type === 'Warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
     logFn({ object: objectKey, reason: ev.reason }, ev.message);
     const body = {
-      metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+      // kubectl-style names: <object>.<16 hex>, unique without a round trip.
+      metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
       eventTime: new V1MicroTime(),
       reportingController: this.reportingController,
       reportingInstance: this.reportingInstance,
@@ -54,7 +57,7 @@ export class EventRecorder {
       regarding: { apiVersion: target.apiVersion, kind: target.kind, namespace: target.namespace, name: target.name, uid: target.uid },
     };
     this.api.createNamespacedEvent({ namespace: target.namespace, body }).catch((err: unknown) => {
-      this.log.warn({ err: String(err), object: objectKey }, 'could not write event');
+      this.log.warn({ err: describeApiError(err), object: objectKey }, 'could not write event');
     });
   }
 

@@ -5,6 +5,7 @@
 // failure with capped backoff, and asks the server to end each watch after a few minutes.
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { apiStatusCode, describeApiError } from './client.js';
 
 export type ReflectorEvent = 'add' | 'update' | 'delete';
 export type ReflectorListener<T> = (event: ReflectorEvent, obj: T, old?: T) => void;
@@ -169,7 +170,9 @@ export class Reflector<T extends KubernetesObject> {
     if (this.stopped) return;
     this.failures++;
     const delay = Math.min(100 * 2 ** Math.min(this.failures, 6), 5000);
-    this.opts.log.warn({ resource: this.opts.name, err: String(err), retryInMs: delay }, `${what} failed; retrying`);
+    // 429 while the API server's cache for a new CRD initialises is expected at start-up.
+    const level = apiStatusCode(err) === 429 && this.failures < 5 ? 'debug' : 'warn';
+    this.opts.log[level]({ resource: this.opts.name, err: describeApiError(err), retryInMs: delay }, `${what} failed; retrying`);
     // After a failed watch we relist: the watch may have failed because the RV is gone.
     this.retryTimer = setTimeout(() => void (what === 'list' ? this.relist() : this.watch()), delay);
   }
