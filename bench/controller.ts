@@ -1,6 +1,7 @@
 // Create-to-ingress latency for 500 Services against the real API server, and the controller's
 // memory. Starts its own control plane in a temporary directory and removes it afterwards.
-import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, Watch } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../src/k8s/client.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +28,7 @@ export async function benchController(): Promise<Record<string, number>> {
   const state = await labUp({ dir, progress, controller: false });
   const ctl = startController(dir, state.controllerKubeconfig, ['--metrics-port', '0', '--log-level', 'warn']);
   try {
-    const kc = new KubeConfig();
-    kc.loadFromFile(state.kubeconfig);
+    const kc = loadKubeConfig(state.kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     await custom.createNamespacedCustomObject({

@@ -15,6 +15,7 @@ import { ANNOTATION_ALLOCATED_FROM_POOL, LEGACY_ANNOTATION_ALLOCATED_FROM_POOL }
 import { convergeService, reprocessOrder, serviceDeleted, serviceNeedsWrite, type ConvergeOutcome } from './converge.js';
 import { isHandledByUs } from './serviceFacts.js';
 import { ControllerMetrics } from './metrics.js';
+import { OrderedWriter } from './orderedWriter.js';
 
 export interface ControllerOptions {
   readonly namespace: string;
@@ -24,6 +25,8 @@ export interface ControllerOptions {
 }
 
 const MAX_FULL_PASSES = 5;
+const WRITE_CONCURRENCY = 16;
+const POOL_STATUS_INTERVAL_MS = 300;
 
 export class Controller {
   private readonly core: CoreV1Api;
@@ -40,7 +43,8 @@ export class Controller {
   private initialPassDone = false;
   private readonly dirtyServices = new Set<string>();
   private readonly deletedServices = new Set<string>();
-  private poolStatusDirty = true;
+  private poolStatusTimer: NodeJS.Timeout | undefined;
+  private readonly writer = new OrderedWriter(WRITE_CONCURRENCY);
   private wake: (() => void) | undefined;
   private running = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -90,6 +94,7 @@ export class Controller {
     this.namespaces.stop();
     this.config.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.poolStatusTimer) clearTimeout(this.poolStatusTimer);
     this.kick();
   }
 
@@ -118,7 +123,7 @@ export class Controller {
         this.retryTimer = setTimeout(() => this.kick(), 1000);
       }
       if (!this.running) break;
-      if (this.idle && !this.poolStatusDirty) await new Promise<void>((r) => (this.wake = r));
+      if (this.idle) await new Promise<void>((r) => (this.wake = r));
     }
   }
 
@@ -138,7 +143,7 @@ export class Controller {
       this.dirtyServices.delete(key);
       if (this.services.get(key)) continue; // re-created meanwhile
       if (serviceDeleted(key, this.allocator).reprocessAll) this.fullPassPending = true;
-      this.poolStatusDirty = true;
+      this.schedulePoolStatus();
     }
     if (this.fullPassPending || !this.initialPassDone) {
       await this.fullPass();
@@ -150,7 +155,6 @@ export class Controller {
         if (svc && (await this.converge(svc))) this.fullPassPending = true;
       }
     }
-    if (this.poolStatusDirty) await this.writePoolStatus();
   }
 
   private async fullPass(): Promise<void> {
@@ -177,15 +181,29 @@ export class Controller {
     const target: EventTarget = { apiVersion: 'v1', kind: 'Service', namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', uid: svc.metadata?.uid };
     for (const ev of outcome.events) this.events.record(target, ev);
     if (outcome.failure) this.log.debug({ service: objectKey(svc), reason: outcome.failure }, 'service has no IP');
-    const wrote = await this.write(svc, outcome);
-    if (wrote) this.poolStatusDirty = true;
+    const needs = serviceNeedsWrite(svc, outcome);
+    if (needs.status || needs.annotations) {
+      const held = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
+      const releasesIp = held.some((ip) => ip && !outcome.ingressIps.includes(ip));
+      void this.writer.submit(objectKey(svc), async () => {
+        if (await this.write(svc, outcome, needs)) this.schedulePoolStatus();
+      }, releasesIp);
+    }
     return outcome.reprocessAll;
   }
 
-  private async write(svc: V1Service, outcome: ConvergeOutcome): Promise<boolean> {
+  private schedulePoolStatus(): void {
+    if (this.poolStatusTimer) return;
+    // Coalesce: one status write per pool per interval, however many Services changed.
+    this.poolStatusTimer = setTimeout(() => {
+      this.poolStatusTimer = undefined;
+      void this.writePoolStatus();
+    }, POOL_STATUS_INTERVAL_MS);
+  }
+
+  private async write(svc: V1Service, outcome: ConvergeOutcome, needs: { status: boolean; annotations: boolean }): Promise<boolean> {
     const namespace = svc.metadata?.namespace ?? '';
     const name = svc.metadata?.name ?? '';
-    const needs = serviceNeedsWrite(svc, outcome);
     let wrote = false;
     try {
       if (needs.annotations) {
@@ -243,7 +261,7 @@ export class Controller {
     if (dropped.length) this.log.info({ services: dropped }, 'allocations no longer allowed by the configuration');
     this.opts.metrics?.setPools(outcome.config.pools.keys());
     this.fullPassPending = true;
-    this.poolStatusDirty = true;
+    this.schedulePoolStatus();
     await this.writeConfigurationState(true, '');
   }
 
@@ -281,7 +299,6 @@ export class Controller {
   }
 
   private async writePoolStatus(): Promise<void> {
-    this.poolStatusDirty = false;
     const cfg = this.currentConfig;
     if (!cfg) return;
     for (const name of cfg.pools.keys()) {

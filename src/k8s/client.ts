@@ -16,7 +16,21 @@ export function loadKubeConfig(path?: string): KubeConfig {
     kc.loadFromDefault();
   }
   if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run inside a cluster');
+  shareOneKeepAliveAgent(kc);
   return kc;
+}
+
+/**
+ * client-node 1.4 builds a new https.Agent for every request, so every API call pays a TCP and
+ * TLS handshake (measured: create-to-ingress p50 6.3 s for 500 Services). One keep-alive agent
+ * per KubeConfig reuses connections. The agent options only depend on the kubeconfig, which
+ * does not change during a process's life.
+ */
+export function shareOneKeepAliveAgent(kc: KubeConfig): void {
+  const target = kc as unknown as { createAgent: (cluster: unknown, opts: Record<string, unknown>) => unknown };
+  const original = target.createAgent.bind(kc);
+  let shared: unknown;
+  target.createAgent = (cluster, opts) => (shared ??= original(cluster, { ...opts, keepAlive: true, maxFreeSockets: 16 }));
 }
 
 export function apiStatusCode(err: unknown): number | undefined {
