@@ -106,10 +106,7 @@ export async function startControlPlane(dir: string, progress: Progress): Promis
     processes.push(apiserver);
     const url = `https://127.0.0.1:${apiPort}`;
     const caFile = join(dir, 'pki', 'apiserver.crt');
-    await waitFor('kube-apiserver', apiserver, 120_000, async () => {
-      if (!existsSync(caFile)) return false;
-      return (await httpsGet(`${url}/readyz`, caFile, adminToken)) === 'ok';
-    });
+    await waitForApiserver(apiserver, url, caFile, adminToken);
 
     const kubeconfig = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(url, caFile, 'admin', adminToken), { mode: 0o600 });
@@ -130,6 +127,13 @@ export async function startControlPlane(dir: string, progress: Progress): Promis
     for (const p of processes.reverse()) await stopProcess(p, 2000);
     throw e;
   }
+}
+
+export async function waitForApiserver(p: TrackedProcess, url: string, caFile: string, token: string): Promise<void> {
+  await waitFor('kube-apiserver', p, 120_000, async () => {
+    if (!existsSync(caFile)) return false;
+    return (await httpsGet(`${url}/readyz`, caFile, token)) === 'ok';
+  });
 }
 
 export async function stopProcesses(processes: readonly TrackedProcess[]): Promise<void> {

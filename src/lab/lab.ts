@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { kubeconfigYaml, removeDir, startControlPlane, stopProcesses, type Progress } from './controlPlane.js';
-import { isRunning, sleep, startDetached, tailOfLog, type TrackedProcess } from './processes.js';
+import { kubeconfigYaml, removeDir, startControlPlane, stopProcesses, waitForApiserver, type Progress } from './controlPlane.js';
+import { isRunning, sleep, startDetached, stopProcess, tailOfLog, type TrackedProcess } from './processes.js';
 import { projectRoot } from './projectRoot.js';
 
 export const METALLB_NAMESPACE = 'metallb-system';
@@ -108,6 +108,25 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
 export function startController(dir: string, kubeconfig: string, extraArgs: string[]): TrackedProcess {
   const bin = join(projectRoot(), 'bin', 'ironlb.js');
   return startDetached('ironlb-controller', process.execPath, [bin, 'controller', '--kubeconfig', kubeconfig, ...extraArgs], join(dir, 'logs', 'controller.log'));
+}
+
+/**
+ * Kills one lab process (SIGKILL, like a crash) and starts it again with the same arguments;
+ * for the API server, waits until it is ready. Tests use it to prove reconnects.
+ */
+export async function restartLabProcess(dir: string, name: string, downtimeMs = 0): Promise<void> {
+  const state = readLabState(dir);
+  const old = state?.processes.find((p) => p.name === name);
+  if (!state || !old) throw new Error(`no lab process named ${name} in ${dir}`);
+  await stopProcess(old, 0);
+  if (downtimeMs) await sleep(downtimeMs);
+  const fresh = startDetached(old.name, old.command, [...old.args], old.log);
+  const next: LabState = { ...state, processes: state.processes.map((p) => (p === old ? fresh : p)) };
+  writeFileSync(statePath(dir), JSON.stringify(next, null, 2));
+  if (name === 'kube-apiserver') {
+    const token = readFileSync(join(dir, 'tokens.csv'), 'utf8').split(',')[0] ?? '';
+    await waitForApiserver(fresh, state.apiserver, state.caFile, token);
+  }
 }
 
 export async function labDown(dir: string, progress: Progress): Promise<void> {

@@ -9,6 +9,7 @@ export interface TrackedProcess {
   readonly pid: number;
   /** argv[0] as started; compared with /proc/<pid>/cmdline so a reused PID is never killed. */
   readonly command: string;
+  readonly args: readonly string[];
   readonly log: string;
 }
 
@@ -18,7 +19,7 @@ export function startDetached(name: string, command: string, args: string[], log
     const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
     if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
     child.unref();
-    return { name, pid: child.pid, command, log };
+    return { name, pid: child.pid, command, args, log };
   } finally {
     closeSync(fd);
   }

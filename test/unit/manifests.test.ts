@@ -596,7 +596,7 @@ describe('workloads', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
     const c = onlyContainer(d);
     expect(c.image).toBe('ghcr.io/ironlb/ironlb:0.1.0');
-    expect(c.args).toEqual(['controller']);
+    expect(c.args).toEqual(['controller', '--metrics-host=0.0.0.0']); // metrics + probes reachable from the kubelet
     expect(c.securityContext).toMatchObject({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
