@@ -101,8 +101,12 @@ describe('controller on a real API server', () => {
     expect(ev.message).toMatch(/no available IPs/);
     expect(ev.message).toContain(`${NS}/fill-2`);
     expect(ingressIps(NS, 'fill-2')).toEqual([]);
-    const st = kubectlJson<any>(['-n', 'metallb-system', 'get', 'ipaddresspool', 'underlay-pool']).status;
-    expect(st.availableIPv4).toBe(0);
+    // Pool status is written coalesced, shortly after the allocations.
+    const st = await waitFor('pool status shows the pool full', () => {
+      const s = kubectlJson<any>(['-n', 'metallb-system', 'get', 'ipaddresspool', 'underlay-pool']).status;
+      return s?.availableIPv4 === 0 ? s : undefined;
+    });
+    expect(st.assignedIPv4).toBe(5);
   });
 
   test('invalid pool is reported on the object and the last good configuration keeps serving', async () => {
