@@ -170,21 +170,16 @@ async function waitFor(name: string, p: TrackedProcess, timeoutMs: number, ready
 }
 
 function httpGet(url: string): Promise<string> {
-  return new Promise((resolveBody, reject) => {
-    const req = httpRequest(url, { timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolveBody(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
+  return fetchText(httpRequest, url, { timeout: 2000 });
 }
 
 export function httpsGet(url: string, caFile: string, token: string): Promise<string> {
+  return fetchText(request, url, { ca: readFileSync(caFile), headers: { Authorization: `Bearer ${token}` }, timeout: 3000 });
+}
+
+function fetchText(send: typeof request, url: string, options: Parameters<typeof request>[1]): Promise<string> {
   return new Promise((resolveBody, reject) => {
-    const req = request(url, { ca: readFileSync(caFile), headers: { Authorization: `Bearer ${token}` }, timeout: 3000 }, (res) => {
+    const req = send(url, options, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolveBody(body));

@@ -4,28 +4,11 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { Allocator } from '../../src/allocator/allocator.js';
+import { pool, shuffled } from './allocator.fixtures.js';
 import type { Pool, ServiceAllocation } from '../../src/config/model.js';
 import { convergeService, serviceNeedsWrite, type ConvergeOutcome } from '../../src/controller/converge.js';
 import { serviceKey } from '../../src/controller/serviceFacts.js';
 import { parseAddressEntry } from '../../src/net/address.js';
-
-function pool(name: string, addresses: string[], opts: { autoAssign?: boolean; serviceAllocation?: Partial<ServiceAllocation> } = {}): Pool {
-  const cidrs = addresses.flatMap((a) => {
-    const r = parseAddressEntry(a);
-    if (!r.ok) throw new Error(r.reason);
-    return r.cidrs;
-  });
-  const sa = opts.serviceAllocation;
-  return {
-    name,
-    labels: {},
-    cidrs,
-    addresses,
-    autoAssign: opts.autoAssign ?? true,
-    avoidBuggyIPs: false,
-    ...(sa ? { serviceAllocation: { priority: 0, namespaces: [], namespaceSelectors: [], serviceSelectors: [], ...sa } } : {}),
-  };
-}
 
 const team = { matchLabels: { team: 'metallb' }, matchExpressions: [] };
 
@@ -249,27 +232,6 @@ const CASES: Case[] = [
   },
 ];
 
-/** Deterministic PRNG (mulberry32) so a failing order can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  const r = rng(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 const eventsOf = (o: ConvergeOutcome): string[] => o.events.map((e) => `${e.type}/${e.reason}`);
 

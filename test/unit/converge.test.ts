@@ -4,6 +4,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { Allocator } from '../../src/allocator/allocator.js';
+import { shuffled } from './allocator.fixtures.js';
 import type { Pool } from '../../src/config/model.js';
 import {
   convergeService,
@@ -73,26 +74,6 @@ function ctxFor(allocator: Allocator): ConvergeContext {
 
 const reasons = (o: ConvergeOutcome): string[] => o.events.map((e) => `${e.type}/${e.reason}`);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  const r = rng(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 describe('restart reproduction (spec 3.6)', () => {
   const POOLS = pools(pool('main', ['1.2.3.0/30', '1000::/126']));
