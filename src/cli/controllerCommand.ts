@@ -11,13 +11,14 @@ interface ControllerFlags {
   logLevel: string;
   metricsPort: string;
   metricsHost: string;
+  mlSecretName: string;
 }
 
 export async function runController(flags: ControllerFlags): Promise<void> {
   const log = makeLogger('controller', flags.logLevel);
   const kc = loadKubeConfig(flags.kubeconfig);
   const metrics = new ControllerMetrics();
-  const controller = new Controller(kc, { namespace: flags.namespace, lbClass: flags.lbClass, log, metrics });
+  const controller = new Controller(kc, { namespace: flags.namespace, lbClass: flags.lbClass, log, metrics, memberlistSecretName: flags.mlSecretName });
   const port = Number(flags.metricsPort);
   if (port > 0) {
     const srv = createServer((req, res) => {

@@ -21,6 +21,7 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(['all', 'debug', 'info', 'warn', 'error', 'none']).default('info'))
   .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (0 disables)', '7472')
   .option('--metrics-host <host>', 'address the metrics endpoint binds', '127.0.0.1')
+  .option('--ml-secret-name <name>', 'Secret with the speakers\' gossip key, created if missing ("" = do not create)', 'memberlist')
   .action(runController);
 
 const lab = program

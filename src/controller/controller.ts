@@ -3,6 +3,7 @@
 // Order on start (MetalLB 3.6): config first, then one full pass over all Services, assigned
 // ones first, before any single-Service event is acted on, so a restart changes no IP.
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Namespace, type V1Service } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Allocator } from '../allocator/allocator.js';
 import { parseConfig } from '../config/index.js';
@@ -22,6 +23,8 @@ export interface ControllerOptions {
   readonly lbClass?: string;
   readonly log: Logger;
   readonly metrics?: ControllerMetrics;
+  /** Secret holding the speakers' gossip key ("" = do not create one). */
+  readonly memberlistSecretName?: string;
 }
 
 const MAX_FULL_PASSES = 5;
@@ -84,8 +87,28 @@ export class Controller {
     this.namespaces.start();
     this.config.start();
     await Promise.all([this.services.synced, this.namespaces.synced, this.config.synced()]);
+    await this.ensureMemberlistSecret();
     this.log.info({ services: this.services.list().length }, 'caches synced');
     void this.loop();
+  }
+
+  /**
+   * The speakers authenticate their gossip with a key from this Secret; like MetalLB's
+   * controller we create it once (random key) if it is not there. Never overwritten.
+   */
+  private async ensureMemberlistSecret(): Promise<void> {
+    const name = this.opts.memberlistSecretName ?? 'memberlist';
+    if (!name) return;
+    try {
+      await this.core.createNamespacedSecret({ namespace: this.opts.namespace, body: {
+        metadata: { name, namespace: this.opts.namespace, labels: { 'app.kubernetes.io/part-of': 'ironlb' } },
+        type: 'Opaque',
+        data: { secretkey: Buffer.from(randomBytes(32).toString('base64')).toString('base64') },
+      } });
+      this.log.info({ secret: `${this.opts.namespace}/${name}` }, 'created the memberlist key Secret');
+    } catch (e) {
+      if (apiStatusCode(e) !== 409) this.log.warn({ err: describeApiError(e) }, `could not create Secret ${name}; speakers fall back to node readiness`);
+    }
   }
 
   stop(): void {

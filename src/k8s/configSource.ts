@@ -33,7 +33,13 @@ export class ConfigSource {
   private readonly secrets: Reflector<V1Secret>;
   private readonly nodes: Reflector<V1Node> | undefined;
 
-  constructor(kc: KubeConfig, private readonly namespace: string, log: Logger, onChange: () => void, opts: { watchNodes: boolean }) {
+  constructor(
+    kc: KubeConfig,
+    private readonly namespace: string,
+    log: Logger,
+    onChange: () => void,
+    opts: { watchNodes: boolean; /** Every node change that is not a pure heartbeat (labels, conditions, addresses). */ onNodeChange?: () => void },
+  ) {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const core = kc.makeApiClient(CoreV1Api);
     for (const k of CONFIG_KINDS) {
@@ -76,6 +82,7 @@ export class ConfigSource {
       // not force a re-parse).
       this.nodes.on((ev, obj, old) => {
         if (ev !== 'update' || JSON.stringify(obj.metadata?.labels ?? {}) !== JSON.stringify(old?.metadata?.labels ?? {})) onChange();
+        if (opts.onNodeChange && (ev !== 'update' || nodeFactsChanged(obj, old))) opts.onNodeChange();
       });
     }
   }
@@ -94,6 +101,14 @@ export class ConfigSource {
 
   private all(): Reflector<KubernetesObject>[] {
     return [...this.crs.values(), this.configMaps, this.secrets, ...(this.nodes ? [this.nodes] : [])] as Reflector<KubernetesObject>[];
+  }
+
+  nodeObjects(): V1Node[] {
+    return this.nodes?.list() ?? [];
+  }
+
+  secret(name: string): V1Secret | undefined {
+    return this.secrets.get(`${this.namespace}/${name}`);
   }
 
   snapshot(): ConfigSnapshot {
@@ -126,4 +141,15 @@ export class ConfigSource {
     }
     return { resources: merged, legacyErrors: [], legacyUsed: true };
   }
+}
+
+/** Node changes that matter beyond labels; status heartbeats (lastHeartbeatTime) do not. */
+function nodeFactsChanged(a: V1Node, b: V1Node | undefined): boolean {
+  const facts = (n: V1Node | undefined) =>
+    JSON.stringify([
+      n?.metadata?.labels ?? {},
+      (n?.status?.conditions ?? []).map((c) => [c.type, c.status]),
+      n?.status?.addresses ?? [],
+    ]);
+  return facts(a) !== facts(b);
 }
