@@ -161,3 +161,16 @@ function bigintToBytes(value: bigint, length: number): number[] {
   }
   return out;
 }
+
+/** Network-order bytes of an IP (4 or 16); undefined when `text` is not an IP. For wire codecs. */
+export function ipToBytes(text: string): Uint8Array | undefined {
+  const ip = parseIp(text);
+  return ip ? Uint8Array.from(bigintToBytes(ip.value, ip.family === 4 ? 4 : 16)) : undefined;
+}
+
+/** Canonical text of a 4- or 16-byte network-order address (as canonicalIp would print it). */
+export function ipFromBytes(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length !== 16) throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
+  return formatIp(6, bytesToBigint(Array.from(bytes)));
+}
