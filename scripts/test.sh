@@ -7,8 +7,8 @@ say() { printf '[test] %s\n' "$*" >&2; }
 
 bash scripts/install-prereqs.sh || { say "installing prerequisites failed (see above)"; echo "0 passed, 1 failed"; exit 1; }
 bash scripts/build-k8s-binaries.sh >/dev/null || { say "building the Kubernetes test binaries failed (see above)"; echo "0 passed, 1 failed"; exit 1; }
-say "compiling TypeScript"
-npx tsc -p tsconfig.json || { say "TypeScript compile failed"; echo "0 passed, 1 failed"; exit 1; }
+say "building the native addon and compiling TypeScript"
+npm run build --silent || { say "build (native addon + TypeScript) failed"; echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p test-results
 rm -f test-results/vitest.json

@@ -1,0 +1,43 @@
+// Who is alive, as the election needs it. Either the gossip membership (src/speaker/membership)
+// or, when it is disabled (no key), MetalLB's fallback: every node that is Ready.
+import type { V1Node } from '@kubernetes/client-node';
+
+export interface Liveness {
+  alive(): ReadonlySet<string>;
+  onChange(cb: () => void): void;
+  /** Resolves once the view is good enough to act on (membership converged, or a timeout). */
+  ready(): Promise<void>;
+  /** Graceful exit: tell peers we are gone (gossip only). */
+  leave?(): Promise<void>;
+  stop(): void;
+}
+
+/** Fallback without gossip: a node is alive while its Ready condition is True. */
+export class NodeReadinessLiveness implements Liveness {
+  private readonly listeners: (() => void)[] = [];
+  private last = '';
+
+  constructor(private readonly nodes: () => V1Node[]) {}
+
+  alive(): ReadonlySet<string> {
+    const set = new Set<string>();
+    for (const n of this.nodes()) {
+      const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
+      if (ready?.status === 'True') set.add(n.metadata?.name ?? '');
+    }
+    const text = [...set].sort().join(',');
+    if (text !== this.last) {
+      this.last = text;
+      queueMicrotask(() => this.listeners.forEach((l) => l()));
+    }
+    return set;
+  }
+
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  async ready(): Promise<void> {}
+
+  stop(): void {}
+}

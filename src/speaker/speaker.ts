@@ -1,0 +1,262 @@
+// The speaker process of one node: watches Services, EndpointSlices, Nodes and the config,
+// decides (pure, announcements.ts) which IPs this node answers for, and drives the layer-2
+// announcer and the ServiceL2Status objects. Level-triggered: every change schedules one
+// reconcile of everything. If the API server goes away, the last decision keeps being served.
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { parseConfig } from '../config/index.js';
+import { formatConfigError, type Config } from '../config/model.js';
+import { readAnnotation } from '../controller/annotations.js';
+import { isHandledByUs } from '../controller/serviceFacts.js';
+import { apiStatusCode, describeApiError } from '../k8s/client.js';
+import { ConfigSource, METALLB_GROUP } from '../k8s/configSource.js';
+import { EventRecorder } from '../k8s/events.js';
+import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
+import { announcementsFor, type InterfaceChoice, type ServiceSnapshot } from './announcements.js';
+import type { EndpointFacts, NodeFacts } from './election.js';
+import type { Liveness } from './liveness.js';
+import type { SpeakerMetrics } from './metrics.js';
+
+/** What the speaker needs from the layer-2 data path (src/speaker/l2/announcer.ts). */
+export interface L2DataPath {
+  setAnnouncements(byIp: ReadonlyMap<string, { interfaces: InterfaceChoice }>): void;
+  close(): void;
+}
+
+export interface SpeakerOptions {
+  readonly nodeName: string;
+  readonly namespace: string;
+  readonly lbClass?: string;
+  readonly ignoreExcludeLabel: boolean;
+  readonly log: Logger;
+  readonly metrics?: SpeakerMetrics;
+}
+
+interface L2StatusObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string };
+  status?: { node?: string; serviceName?: string; serviceNamespace?: string; interfaces?: { name: string }[] };
+}
+
+const LABEL_NODE = 'metallb.io/node';
+const LABEL_SERVICE_NAME = 'metallb.io/service-name';
+const LABEL_SERVICE_NAMESPACE = 'metallb.io/service-namespace';
+
+export class Speaker {
+  private readonly services: Reflector<V1Service>;
+  private readonly slices: Reflector<V1EndpointSlice>;
+  private readonly l2Statuses: Reflector<L2StatusObject>;
+  private readonly config: ConfigSource;
+  private readonly custom: CustomObjectsApi;
+  private readonly events: EventRecorder;
+  private currentConfig: Config | undefined;
+  private lastConfigError = '';
+  private configDirty = true;
+  private scheduled = false;
+  private running = false;
+  private readonly announcedServices = new Map<string, string>(); // service -> ips text
+  private liveness: Liveness | undefined;
+  private readonly log: Logger;
+
+  constructor(kc: KubeConfig, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions) {
+    this.log = opts.log;
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.events = new EventRecorder(kc, 'metallb-speaker', `ironlb-speaker-${opts.nodeName}`, this.log);
+    const core = kc.makeApiClient(CoreV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    this.services = new Reflector<V1Service>({
+      name: 'services', path: '/api/v1/services', kubeConfig: kc, log: this.log,
+      list: () => core.listServiceForAllNamespaces() as Promise<ListResult<V1Service>>,
+    });
+    this.slices = new Reflector<V1EndpointSlice>({
+      name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', kubeConfig: kc, log: this.log,
+      list: () => discovery.listEndpointSliceForAllNamespaces() as Promise<ListResult<V1EndpointSlice>>,
+    });
+    const selector = `${LABEL_NODE}=${opts.nodeName}`;
+    this.l2Statuses = new Reflector<L2StatusObject>({
+      name: 'servicel2statuses', kubeConfig: kc, log: this.log, labelSelector: selector,
+      path: `/apis/${METALLB_GROUP}/v1beta1/namespaces/${opts.namespace}/servicel2statuses`,
+      list: () => this.custom.listNamespacedCustomObject({ group: METALLB_GROUP, version: 'v1beta1', namespace: opts.namespace, plural: 'servicel2statuses', labelSelector: selector }) as Promise<ListResult<L2StatusObject>>,
+    });
+    this.config = new ConfigSource(kc, opts.namespace, this.log, () => {
+      this.configDirty = true;
+      this.schedule();
+    }, { watchNodes: true, onNodeChange: () => this.schedule() });
+    this.services.on(() => this.schedule());
+    this.slices.on(() => this.schedule());
+    this.l2Statuses.on(() => this.schedule());
+  }
+
+  /** Liveness may depend on the config (the memberlist Secret), so it is attached after the caches sync. */
+  async start(makeLiveness: (speaker: Speaker) => Liveness): Promise<void> {
+    this.running = true;
+    for (const r of [this.services, this.slices, this.l2Statuses]) r.start();
+    this.config.start();
+    await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.config.synced()]);
+    this.liveness = makeLiveness(this);
+    this.liveness.onChange(() => this.schedule());
+    // Do not announce before knowing who else is alive: a speaker that believes it is alone
+    // would claim every IP (two owners) until its view converges.
+    await this.liveness.ready();
+    this.log.info({ alive: [...this.liveness.alive()] }, 'speaker started');
+    this.schedule();
+  }
+
+  /** SIGTERM: leave the gossip first so the other speakers take over without waiting to detect it. */
+  async shutdown(): Promise<void> {
+    await this.liveness?.leave?.();
+    this.stop();
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const r of [this.services, this.slices, this.l2Statuses]) r.stop();
+    this.config.stop();
+    this.liveness?.stop();
+    this.dataPath.close();
+  }
+
+  nodes(): V1Node[] {
+    return this.config.nodeObjects();
+  }
+
+  secretData(name: string): Record<string, string> | undefined {
+    return this.config.secret(name)?.data;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || !this.running || !this.liveness) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.reconcile().catch((e) => {
+        // Announcing already happened; only status writes can fail here. Try again shortly.
+        this.log.warn({ err: describeApiError(e) }, 'writing ServiceL2Status failed; retrying');
+        setTimeout(() => this.schedule(), 1000);
+      });
+    });
+  }
+
+  private reloadConfig(): void {
+    this.configDirty = false;
+    const snap = this.config.snapshot();
+    const outcome = snap.legacyErrors.length ? { ok: false as const, errors: snap.legacyErrors } : parseConfig(snap.resources);
+    if (!outcome.ok) {
+      const text = outcome.errors.map(formatConfigError).join('; ');
+      if (text !== this.lastConfigError) this.log.error({ errors: outcome.errors.map(formatConfigError) }, 'configuration rejected; keeping the last valid configuration');
+      this.lastConfigError = text;
+      this.opts.metrics?.configStale.set(1);
+      return;
+    }
+    this.lastConfigError = '';
+    this.currentConfig = outcome.config;
+    this.opts.metrics?.configLoaded.set(1);
+    this.opts.metrics?.configStale.set(0);
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.configDirty) this.reloadConfig();
+    const config = this.currentConfig;
+    if (!config || !this.liveness) return;
+    const nodes = this.nodes().map(nodeFacts);
+    const services = this.services.list().filter((s) => s.spec?.type === 'LoadBalancer' && isHandledByUs(s, this.opts.lbClass)).map((s) => this.serviceSnapshot(s));
+    const result = announcementsFor(this.opts.nodeName, {
+      config, services, nodes, aliveNodes: this.liveness.alive(), ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+    });
+    this.dataPath.setAnnouncements(new Map([...result.byIp].map(([ip, interfaces]) => [ip, { interfaces }])));
+
+    const nowAnnounced = new Map<string, { ips: readonly string[]; interfaces: InterfaceChoice }>();
+    for (const d of result.decisions) if (d.announce) nowAnnounced.set(d.service, d.announce);
+    for (const [key, a] of nowAnnounced) {
+      const ipsText = a.ips.join(',');
+      if (this.announcedServices.get(key) !== ipsText) {
+        const [namespace, name] = key.split('/') as [string, string];
+        this.events.record({ apiVersion: 'v1', kind: 'Service', namespace, name, uid: this.services.get(key)?.metadata?.uid },
+          { type: 'Normal', reason: 'nodeAssigned', message: `announcing from node "${this.opts.nodeName}" with protocol "layer2"` });
+        this.log.info({ service: key, ips: a.ips }, 'announcing');
+      }
+    }
+    for (const key of this.announcedServices.keys()) {
+      if (!nowAnnounced.has(key)) this.log.info({ service: key, reason: result.decisions.find((d) => d.service === key)?.reason ?? 'serviceDeleted' }, 'withdrawing');
+    }
+    this.announcedServices.clear();
+    for (const [key, a] of nowAnnounced) this.announcedServices.set(key, a.ips.join(','));
+    this.opts.metrics?.setAnnounced(this.opts.nodeName, [...nowAnnounced].map(([service, a]) => ({ service, ips: a.ips })));
+    await this.reconcileL2Statuses(nowAnnounced);
+  }
+
+  private serviceSnapshot(svc: V1Service): ServiceSnapshot {
+    const key = objectKey(svc);
+    const namespace = svc.metadata?.namespace ?? '';
+    const name = svc.metadata?.name ?? '';
+    const endpoints: EndpointFacts[] = [];
+    for (const slice of this.slices.list()) {
+      if (slice.metadata?.namespace !== namespace || slice.metadata?.labels?.['kubernetes.io/service-name'] !== name) continue;
+      for (const ep of slice.endpoints ?? []) {
+        // MetalLB's "serving" test: ready nil or true, or serving true.
+        const serving = ep.conditions?.ready === undefined || ep.conditions?.ready === null || ep.conditions.ready === true || ep.conditions?.serving === true;
+        endpoints.push({ nodeName: ep.nodeName, serving });
+      }
+    }
+    return {
+      key, namespace, name,
+      labels: svc.metadata?.labels ?? {},
+      ingressIps: (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== ''),
+      externalTrafficPolicyLocal: svc.spec?.externalTrafficPolicy === 'Local',
+      sharesIp: readAnnotation(svc.metadata?.annotations ?? {}, 'allowSharedIp').value !== undefined,
+      endpoints,
+    };
+  }
+
+  /** One ServiceL2Status per announced Service on this node (MetalLB's schema; Kube-OVN reads it). */
+  private async reconcileL2Statuses(announced: ReadonlyMap<string, { interfaces: InterfaceChoice }>): Promise<void> {
+    const { namespace, nodeName } = this.opts;
+    const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: 'servicel2statuses' };
+    const existing = new Map<string, L2StatusObject>();
+    for (const obj of this.l2Statuses.list()) {
+      const l = obj.metadata?.labels ?? {};
+      const key = `${l[LABEL_SERVICE_NAMESPACE]}/${l[LABEL_SERVICE_NAME]}`;
+      if (existing.has(key) || !announced.has(key)) {
+        await this.ignoreMissing(() => this.custom.deleteNamespacedCustomObject({ ...api, name: obj.metadata?.name ?? '' }));
+        continue;
+      }
+      existing.set(key, obj);
+    }
+    for (const [key, a] of announced) {
+      const [svcNamespace, svcName] = key.split('/') as [string, string];
+      const status = {
+        node: nodeName, serviceName: svcName, serviceNamespace: svcNamespace,
+        ...(a.interfaces === 'all' ? {} : { interfaces: a.interfaces.map((name) => ({ name })) }),
+      };
+      let obj = existing.get(key);
+      if (!obj) {
+        obj = (await this.custom.createNamespacedCustomObject({ ...api, body: {
+          apiVersion: `${METALLB_GROUP}/v1beta1`, kind: 'ServiceL2Status',
+          metadata: { generateName: 'l2-', namespace, labels: { [LABEL_NODE]: nodeName, [LABEL_SERVICE_NAME]: svcName, [LABEL_SERVICE_NAMESPACE]: svcNamespace } },
+        } })) as L2StatusObject;
+      } else if (JSON.stringify(obj.status ?? {}) === JSON.stringify(status)) {
+        continue;
+      }
+      // The API server drops status on create: it is written through the status subresource.
+      await this.ignoreMissing(() => this.custom.patchNamespacedCustomObjectStatus({ ...api, name: obj!.metadata?.name ?? '', body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+    }
+  }
+
+  private async ignoreMissing(call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (e) {
+      if (apiStatusCode(e) !== 404) throw e;
+    }
+  }
+}
+
+export function nodeFacts(n: V1Node): NodeFacts {
+  return {
+    name: n.metadata?.name ?? '',
+    labels: n.metadata?.labels ?? {},
+    networkUnavailable: (n.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True'),
+  };
+}
