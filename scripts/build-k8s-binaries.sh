@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager and kubectl from the Go module proxy
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from the Go module proxy
 # and caches them by version. Idempotent: a version whose binaries exist is not rebuilt.
 # Why a wrapper module: k8s.io/kubernetes pins its staging modules at v0.0.0 with replace
 # directives that only apply in the main module, so we re-point them at the published tags.
@@ -34,7 +34,7 @@ build_etcd() {
 }
 
 build_k8s() {
-  local bins=(kube-apiserver kube-controller-manager kubectl)
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
   if have_all "$K8S_DIR" "${bins[@]}"; then log "kubernetes $K8S_VERSION cached at $K8S_DIR/bin"; return; fi
   local stg="v0.${K8S_VERSION#v1.}" minor
   minor=$(echo "$K8S_VERSION" | cut -d. -f2)
@@ -54,6 +54,7 @@ build_k8s() {
   log "resolving modules"
   go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
          "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
+         "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" \
          "k8s.io/kubernetes/cmd/kubectl@$K8S_VERSION"
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
   for b in "${bins[@]}"; do

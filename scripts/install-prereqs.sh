@@ -8,7 +8,13 @@ check() { # check <command> <debian package>
   command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2")
 }
 check openssl openssl
+# The lab network (network namespaces, veths, bridge), the kube-proxy stand-in and the traffic tests.
 check ip iproute2
+check nft nftables
+check ping iputils-ping
+check arping arping
+check curl curl
+check ndisc6 ndisc6
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runController } from './controllerCommand.js';
 import { runConvert } from './convertCommand.js';
-import { runLabDemo, runLabDown, runLabStatus, runLabUp } from './labCommand.js';
+import { runLabAgent, runLabDemo, runLabDown, runLabStatus, runLabTunnel, runLabUp } from './labCommand.js';
 
 const program = new Command();
 program
@@ -26,13 +26,15 @@ program
 
 const lab = program
   .command('lab')
-  .description('a real local control plane (etcd, kube-apiserver, kube-controller-manager) with ironlb running in it');
+  .description('a real local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler), nodes in network namespaces on one LAN, and ironlb running in it');
 lab
   .command('up')
   .description('start the lab (idempotent: a second call reports the running lab)')
   .option('--dir <dir>', 'state directory (default: $IRONLB_LAB_DIR or <checkout>/.lab)')
   .option('--json', 'print one JSON object describing the lab (kubeconfig, kubectl, apiserver, ...)')
   .option('--no-controller', 'do not start ironlb controller')
+  .option('--nodes <n>', 'nodes, each a network namespace on the lab LAN with a Node object, kubelet/kube-proxy stand-ins and a speaker (0 = control plane only, max 14)', '3')
+  .option('--no-speakers', 'do not start ironlb speaker on the nodes')
   .action(runLabUp);
 lab
   .command('down')
@@ -47,9 +49,27 @@ lab
   .action(runLabStatus);
 lab
   .command('demo')
-  .description('lab up, then apply the Kube-OVN seed pool (10.180.204.250-254) and a demo Service, and print its EXTERNAL-IP')
+  .description('lab up, then apply the Kube-OVN seed pool (10.180.204.250-254), Deployment and Service, print its EXTERNAL-IP and send a request through it')
   .option('--dir <dir>', 'state directory')
+  .option('--nodes <n>', 'number of lab nodes', '3')
   .action(runLabDemo);
+lab
+  .command('agent', { hidden: true })
+  .description('kubelet and kube-proxy stand-in of one lab node (started by `lab up` inside the node namespace)')
+  .requiredOption('--node-name <name>', 'the Node this agent is')
+  .requiredOption('--kubeconfig <path>', 'kubeconfig reachable from inside the node namespace')
+  .requiredOption('--state-dir <dir>', 'per-node directory (ready marker, pod logs)')
+  .option('--host-ip <ip>', 'an address of the node (repeat: IPv4 then IPv6)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--pod-cidr <cidr>', 'a pod range of the node (repeat: IPv4 then IPv6)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--interface <name>', 'the node\'s LAN interface', 'eth0')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['all', 'debug', 'info', 'warn', 'error', 'none']).default('info'))
+  .action(runLabAgent);
+lab
+  .command('tunnel', { hidden: true })
+  .description('forward connections byte for byte: how node namespaces reach the API server (tcp:127.0.0.1:6443 -> unix socket -> API server)')
+  .requiredOption('--listen <endpoint>', 'tcp:HOST:PORT or unix:PATH')
+  .requiredOption('--connect <endpoint>', 'tcp:HOST:PORT or unix:PATH')
+  .action(runLabTunnel);
 
 program
   .command('convert')
