@@ -5,9 +5,9 @@
 // (reached here by pinning the client's neighbour entry to one node's MAC, as a speaker's ARP
 // answer would). `lab down` leaves nothing behind.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { kubectl as labKubectl, labDown, labUp, summarize, type LabState, type LabSummary } from '../../src/lab/lab.js';
 import { labNamespaces, pidsInNamespace } from '../../src/lab/network.js';
@@ -140,6 +140,7 @@ describe('lab network', () => {
 
   afterAll(async () => {
     await labDown(dir, progress);
+    rmSync(dirname(dir), { recursive: true, force: true });
   }, 120_000);
 
   test('lab up --json names the namespaces and addresses; nothing of the lab is in the host namespace', () => {
