@@ -28,7 +28,7 @@ describe('ironlb lab', () => {
   });
 
   test('up --json, up again, status, down', () => {
-    const up = ironlb(['lab', 'up', '--json', '--dir', dir]);
+    const up = ironlb(['lab', 'up', '--json', '--nodes', '0', '--dir', dir]);
     expect(up.code, up.err).toBe(0);
     const lab = JSON.parse(up.out);
     expect(lab.apiserver).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -44,7 +44,7 @@ describe('ironlb lab', () => {
     const canDelete = spawnSync(lab.kubectl, ['--kubeconfig', join(dir, 'controller.kubeconfig'), 'auth', 'can-i', 'delete', 'nodes'], { encoding: 'utf8' });
     expect(canDelete.stdout.trim()).toBe('no');
 
-    const again = ironlb(['lab', 'up', '--json', '--dir', dir]);
+    const again = ironlb(['lab', 'up', '--json', '--nodes', '0', '--dir', dir]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.out).processes.map((p: any) => p.pid)).toEqual(lab.processes.map((p: any) => p.pid));
     expect(again.err).toMatch(/already running/);
