@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runController } from './controllerCommand.js';
 import { runConvert } from './convertCommand.js';
+import { runSpeaker } from './speakerCommand.js';
 import { runLabAgent, runLabDemo, runLabDown, runLabStatus, runLabTunnel, runLabUp } from './labCommand.js';
 
 const program = new Command();
@@ -23,6 +24,23 @@ program
   .option('--metrics-host <host>', 'address the metrics endpoint binds', '127.0.0.1')
   .option('--ml-secret-name <name>', 'Secret with the speakers\' gossip key, created if missing ("" = do not create)', 'memberlist')
   .action(runController);
+
+program
+  .command('speaker')
+  .description('run the speaker of one node: answers ARP/NDP for the external IPs this node is elected to announce')
+  .option('--node-name <name>', 'this node\'s name (default: $METALLB_NODE_NAME)')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)')
+  .option('--namespace <ns>', 'namespace of the configuration objects', 'metallb-system')
+  .option('--lb-class <class>', 'only handle Services with this spec.loadBalancerClass')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['all', 'debug', 'info', 'warn', 'error', 'none']).default('info'))
+  .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (0 disables)', '7472')
+  .option('--metrics-host <host>', 'address the metrics endpoint binds', '0.0.0.0')
+  .option('--ignore-exclude-lb', 'announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers too')
+  .option('--exclude-interfaces <regexes>', 'comma-separated interface name patterns never answered on (default: MetalLB\'s excludel2 list)')
+  .option('--ml-bind-addr <ip>', 'address for the gossip (default: the node\'s InternalIP)')
+  .option('--ml-bind-port <port>', 'UDP port of the gossip', '7946')
+  .option('--ml-secret-name <name>', 'Secret holding the gossip key (key "secretkey"); without it liveness falls back to Node readiness', 'memberlist')
+  .action(runSpeaker);
 
 const lab = program
   .command('lab')

@@ -7,6 +7,10 @@ export interface Liveness {
   onChange(cb: () => void): void;
   /** Resolves once the view is good enough to act on (membership converged, or a timeout). */
   ready(): Promise<void>;
+  /** True while the view cannot be trusted (just joined, or our own event loop stalled): keep the current announcements. */
+  stale?(): boolean;
+  /** The Node list changed (new seeds for gossip). */
+  nodesChanged?(): void;
   /** Graceful exit: tell peers we are gone (gossip only). */
   leave?(): Promise<void>;
   stop(): void;

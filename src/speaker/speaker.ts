@@ -82,19 +82,22 @@ export class Speaker {
     this.config = new ConfigSource(kc, opts.namespace, this.log, () => {
       this.configDirty = true;
       this.schedule();
-    }, { watchNodes: true, onNodeChange: () => this.schedule() });
+    }, { watchNodes: true, onNodeChange: () => {
+      this.liveness?.nodesChanged?.();
+      this.schedule();
+    } });
     this.services.on(() => this.schedule());
     this.slices.on(() => this.schedule());
     this.l2Statuses.on(() => this.schedule());
   }
 
   /** Liveness may depend on the config (the memberlist Secret), so it is attached after the caches sync. */
-  async start(makeLiveness: (speaker: Speaker) => Liveness): Promise<void> {
+  async start(makeLiveness: (speaker: Speaker) => Promise<Liveness>): Promise<void> {
     this.running = true;
     for (const r of [this.services, this.slices, this.l2Statuses]) r.start();
     this.config.start();
     await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.config.synced()]);
-    this.liveness = makeLiveness(this);
+    this.liveness = await makeLiveness(this);
     this.liveness.onChange(() => this.schedule());
     // Do not announce before knowing who else is alive: a speaker that believes it is alone
     // would claim every IP (two owners) until its view converges.
@@ -159,6 +162,9 @@ export class Speaker {
     if (this.configDirty) this.reloadConfig();
     const config = this.currentConfig;
     if (!config || !this.liveness) return;
+    // A stale view (we just stalled or joined) must not move IPs: keep what we announce until
+    // the membership has re-synced; its change event brings us back here.
+    if (this.liveness.stale?.()) return;
     const nodes = this.nodes().map(nodeFacts);
     const services = this.services.list().filter((s) => s.spec?.type === 'LoadBalancer' && isHandledByUs(s, this.opts.lbClass)).map((s) => this.serviceSnapshot(s));
     const result = announcementsFor(this.opts.nodeName, {

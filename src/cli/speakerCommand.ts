@@ -1,0 +1,68 @@
+import { createServer } from 'node:http';
+import { loadKubeConfig } from '../k8s/client.js';
+import { makeLogger } from '../log.js';
+import { L2Announcer } from '../speaker/l2/announcer.js';
+import { makeLiveness } from '../speaker/livenessFactory.js';
+import { SpeakerMetrics } from '../speaker/metrics.js';
+import { Speaker } from '../speaker/speaker.js';
+
+export interface SpeakerFlags {
+  nodeName?: string;
+  kubeconfig?: string;
+  namespace: string;
+  lbClass?: string;
+  logLevel: string;
+  metricsPort: string;
+  metricsHost: string;
+  ignoreExcludeLb?: boolean;
+  excludeInterfaces?: string;
+  mlBindAddr?: string;
+  mlBindPort: string;
+  mlSecretName: string;
+}
+
+export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
+  const nodeName = flags.nodeName ?? process.env.METALLB_NODE_NAME;
+  if (!nodeName) {
+    process.stderr.write('ironlb speaker: the node name is missing: pass --node-name or set METALLB_NODE_NAME (the DaemonSet sets it from spec.nodeName)\n');
+    process.exit(2);
+  }
+  const log = makeLogger('speaker', flags.logLevel).child({ node: nodeName });
+  const kc = loadKubeConfig(flags.kubeconfig);
+  const announcer = new L2Announcer({
+    logger: log,
+    ...(flags.excludeInterfaces !== undefined ? { excludeInterfaces: flags.excludeInterfaces.split(',').filter(Boolean) } : {}),
+  });
+  const metrics = new SpeakerMetrics(() => announcer.counters());
+  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics });
+  const port = Number(flags.metricsPort);
+  if (port > 0) {
+    const srv = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text), () => res.writeHead(500).end());
+      } else if (req.url === '/healthz' || req.url === '/readyz') {
+        res.writeHead(200).end('ok');
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    srv.on('error', (e) => log.error({ err: String(e) }, `metrics endpoint could not listen on ${flags.metricsHost}:${port}; pass --metrics-port 0 to disable it`));
+    srv.listen(port, flags.metricsHost);
+  }
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping: leaving the gossip so peers take over at once');
+    await speaker.shutdown();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+  await speaker.start((s) =>
+    makeLiveness({
+      nodeName, log, nodes: () => s.nodes(), secretData: (n: string) => s.secretData(n), secretName: flags.mlSecretName,
+      bindAddr: flags.mlBindAddr, bindPort: Number(flags.mlBindPort),
+    }),
+  );
+}
