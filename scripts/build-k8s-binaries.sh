@@ -38,7 +38,7 @@ build_k8s() {
   if have_all "$K8S_DIR" "${bins[@]}"; then log "kubernetes $K8S_VERSION cached at $K8S_DIR/bin"; return; fi
   local stg="v0.${K8S_VERSION#v1.}" minor
   minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-  log "building kubernetes $K8S_VERSION (cold: 15-30 minutes on 2 cores; cached afterwards)"
+  log "building kubernetes $K8S_VERSION (cold: about 5 minutes on 2 cores; cached afterwards)"
   mkdir -p "$K8S_DIR/src" "$K8S_DIR/bin"; cd "$K8S_DIR/src"
   [ -f go.mod ] || go mod init local.test/k8sbin >/dev/null 2>&1
   log "downloading k8s.io/kubernetes@$K8S_VERSION go.mod"

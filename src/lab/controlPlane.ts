@@ -33,7 +33,7 @@ export type Progress = (line: string) => void;
 /** Builds (first time) or finds (cached) the Kubernetes binaries; progress goes to stderr. */
 export function ensureBinaries(progress: Progress): Binaries {
   const script = join(projectRoot(), 'scripts', 'build-k8s-binaries.sh');
-  progress('checking Kubernetes binaries (a cold build takes 15-30 minutes; cached by version)');
+  progress('checking Kubernetes binaries (a cold build takes about 5 minutes on 2 cores; cached by version)');
   const res = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (res.status !== 0) {
     throw new Error(`building the Kubernetes binaries failed (exit ${res.status}); run 'bash ${script}' to see why. It needs Go >= 1.26 and access to the Go module proxy.`);
