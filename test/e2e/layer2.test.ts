@@ -1,7 +1,7 @@
 // Layer 2 end to end with real kernels: a lab with 3 node namespaces running `ironlb speaker`,
 // lab agents running the pods, and a client on the same LAN using curl, ip neigh and arping.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -168,6 +168,35 @@ spec:
     await restart;
     lab = readLabState(dir)!;
   }, 120_000);
+
+  test('metrics: the owner exports metallb_speaker_announced and layer-2 counters for the VIP', async () => {
+    const [ip] = ingress('web4');
+    const owner = l2Owner('web4')!;
+    const text = runIn(nsOf(owner), 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:7472/metrics']);
+    expect(text).toMatch(new RegExp(`metallb_speaker_announced\\{[^}]*ip="${ip!.replace(/\./g, '\\.')}"[^}]*\\} 1`));
+    expect(text).toMatch(new RegExp(`metallb_layer2_gratuitous_sent\\{ip="${ip!.replace(/\./g, '\\.')}"\\} [1-9]`));
+    const other = lab.network!.nodes.find((n) => n.name !== owner)!;
+    const otherText = runIn(other.namespace, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:7472/metrics']);
+    expect(otherText).not.toMatch(new RegExp(`metallb_speaker_announced\\{[^}]*ip="${ip!.replace(/\./g, '\\.')}"`));
+  });
+
+  test('a briefly paused owner (SIGSTOP 400 ms, like a GC pause) keeps its IP: no flap, no second owner', async () => {
+    const [ip] = ingress('web4');
+    const owner = l2Owner('web4')!;
+    const speaker = readLabState(dir)!.processes.find((p) => p.name === `ironlb-speaker@${owner}`)!;
+    const others = lab.network!.nodes.filter((n) => n.name !== owner);
+    const logLines = (node: string) => readFileSync(join(dir, 'logs', `speaker-${node}.log`), 'utf8').split('\n').filter((l) => l.includes('"announcing"') && l.includes('default/web4')).length;
+    const before = others.map((n) => logLines(n.name));
+    process.kill(speaker.pid, 'SIGSTOP');
+    await sleep(400);
+    process.kill(speaker.pid, 'SIGCONT');
+    await sleep(2500);
+    expect(others.map((n) => logLines(n.name))).toEqual(before);
+    expect(l2Owner('web4')).toBe(owner);
+    flushNeigh();
+    expect(await waitFor('curl after pause', () => curl(`http://${ip}/`))).toBeDefined();
+    expect(neighMac(ip!)).toBe(macOf(owner));
+  });
 
   test('owner lost (link down + SIGKILL): another node takes over and curl works again', async () => {
     const [ip] = ingress('web4');
