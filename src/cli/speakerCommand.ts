@@ -1,5 +1,5 @@
-import { createServer } from 'node:http';
 import { loadKubeConfig } from '../k8s/client.js';
+import { serveMetrics } from './metricsServer.js';
 import { makeLogger } from '../log.js';
 import { L2Announcer } from '../speaker/l2/announcer.js';
 import { makeLiveness } from '../speaker/livenessFactory.js';
@@ -35,20 +35,7 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
   });
   const metrics = new SpeakerMetrics(() => announcer.counters());
   const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics });
-  const port = Number(flags.metricsPort);
-  if (port > 0) {
-    const srv = createServer((req, res) => {
-      if (req.url === '/metrics') {
-        metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text), () => res.writeHead(500).end());
-      } else if (req.url === '/healthz' || req.url === '/readyz') {
-        res.writeHead(200).end('ok');
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-    srv.on('error', (e) => log.error({ err: String(e) }, `metrics endpoint could not listen on ${flags.metricsHost}:${port}; pass --metrics-port 0 to disable it`));
-    srv.listen(port, flags.metricsHost);
-  }
+  serveMetrics(metrics.registry, flags.metricsHost, Number(flags.metricsPort), log);
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../src/speaker/membership/simulatedCluster.js';
 // Builders shared by the allocator tests (not a test file itself).
 import type { LabelSelector, Pool, ServiceAllocation } from '../../src/config/model.js';
 import { parseAddressEntry, type Family } from '../../src/net/address.js';
@@ -68,17 +69,8 @@ export function udp(...ports: number[]): ServicePort[] {
   return ports.map((port) => ({ protocol: 'UDP', port }));
 }
 
-/** Deterministic PRNG (mulberry32) so a failing shuffled order can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
+export { seededRandom };
 
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
