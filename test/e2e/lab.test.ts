@@ -1,13 +1,14 @@
 // `ironlb lab up|status|down` as a user runs them: the JSON contract, idempotence, the
 // controller's own identity, and a clean stop.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { projectRoot } from '../../src/lab/projectRoot.js';
 
-const dir = join(mkdtempSync(join(tmpdir(), 'ironlb-labtest-')), 'lab');
+const parent = mkdtempSync(join(tmpdir(), 'ironlb-labtest-'));
+const dir = join(parent, 'lab');
 
 function ironlb(args: string[]) {
   const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'ironlb.js'), ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -25,6 +26,7 @@ function alive(pid: number): boolean {
 describe('ironlb lab', () => {
   afterAll(() => {
     ironlb(['lab', 'down', '--dir', dir]);
+    rmSync(parent, { recursive: true, force: true });
   });
 
   test('up --json, up again, status, down', () => {

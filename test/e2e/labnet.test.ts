@@ -13,7 +13,8 @@ import { kubectl as labKubectl, labDown, labUp, summarize, type LabState, type L
 import { labNamespaces, pidsInNamespace } from '../../src/lab/network.js';
 import { waitFor } from './harness.js';
 
-const dir = join(mkdtempSync(join(tmpdir(), 'ironlb-labnet-')), 'lab');
+const parent = mkdtempSync(join(tmpdir(), 'ironlb-labnet-'));
+const dir = join(parent, 'lab');
 const progress = (l: string) => process.stderr.write(`[labnet] ${l}\n`);
 let state: LabState;
 let lab: LabSummary;
@@ -140,6 +141,7 @@ describe('lab network', () => {
 
   afterAll(async () => {
     await labDown(dir, progress);
+    rmSync(parent, { recursive: true, force: true });
     rmSync(dirname(dir), { recursive: true, force: true });
   }, 120_000);
 

@@ -1,7 +1,7 @@
 // Layer 2 end to end with real kernels: a lab with 3 node namespaces running `ironlb speaker`,
 // lab agents running the pods, and a client on the same LAN using curl, ip neigh and arping.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -10,7 +10,8 @@ import { runIn } from '../../src/lab/network.js';
 import { sleep } from '../../src/lab/processes.js';
 import { waitFor } from './harness.js';
 
-const dir = join(mkdtempSync(join(tmpdir(), 'ironlb-l2e2e-')), 'lab');
+const parent = mkdtempSync(join(tmpdir(), 'ironlb-l2e2e-'));
+const dir = join(parent, 'lab');
 let lab: LabState;
 const k = (args: string[], input?: string) => labKubectl(lab, args, input);
 const json = (args: string[]) => JSON.parse(k([...args, '-o', 'json']));
@@ -99,6 +100,7 @@ spec:
 
   afterAll(async () => {
     await labDown(dir, () => {});
+    rmSync(parent, { recursive: true, force: true });
   }, 120_000);
 
   test('IPv4 and IPv6: the client resolves the VIP to the owner\'s MAC and curl through the VIP reaches a pod', async () => {
