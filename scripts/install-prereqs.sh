@@ -15,6 +15,10 @@ check ping iputils-ping
 check arping arping
 check curl curl
 check ndisc6 ndisc6
+# BGP interop tests and `lab up --router`: the routers the speaker peers with.
+check bird bird2                 # BIRD 2 (bird, birdc)
+check gobgpd gobgpd              # GoBGP (gobgpd, gobgp CLI)
+[ -x /usr/lib/frr/bgpd ] || need_pkgs+=(frr)   # FRR (zebra, bgpd, bfdd, vtysh); daemons run as user frr
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -22,8 +26,19 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     exit 1
   fi
   say "installing Debian packages: ${need_pkgs[*]}"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >&2
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+  # Package postinst scripts must not start daemons (FRR, BIRD) on the host: the tests start
+  # their own inside namespaces. A policy-rc.d that exits 101 makes invoke-rc.d refuse; add a
+  # temporary one only when the system has none.
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 || rc=$?
+  [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] || { say "apt-get install failed ($rc)"; exit "$rc"; }
 fi
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
   say "Go >= 1.26 is needed to build the Kubernetes test binaries (kube-apiserver, etcd) from the Go module proxy; install it (e.g. from go.dev) and put it on PATH"

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "tcpsock",
+      "sources": ["tcpsock.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"]
+    }
+  ]
+}
