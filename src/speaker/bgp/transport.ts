@@ -5,7 +5,7 @@
 import { isIP, Socket, createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { ErrorCode, HeaderSubcode } from './codec/errors.js';
-import { closeFd, createTcpSocket, setMd5Sig, setMinTtl, setTtl, socketFd } from '../../net/tcpOptions.js';
+import { bindAddress, closeFd, createTcpSocket, setMd5Sig, setMinTtl, setTtl, socketFd } from '../../net/tcpOptions.js';
 
 export const BGP_PORT = 179;
 export const BGP_HEADER_LENGTH = 19;
@@ -33,6 +33,8 @@ export interface ConnectBgpOptions {
   readonly minTtl?: number;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Network namespace (ip netns name or path) to open the socket in; default: this process's. */
+  readonly netns?: string;
 }
 
 export class BgpConnectError extends Error {
@@ -62,7 +64,12 @@ export function connectBgp(opts: ConnectBgpOptions): Promise<Socket> {
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535) return Promise.reject(new RangeError(`${where}: peerPort must be 1..65535`));
 
-  const fd = createTcpSocket(family as 4 | 6);
+  let fd: number;
+  try {
+    fd = createTcpSocket(family as 4 | 6, opts.netns);
+  } catch (e) {
+    return Promise.reject(new BgpConnectError(`${where}: ${(e as Error).message}`, (e as { code?: string }).code ?? 'EINVAL', opts.peerAddress, port));
+  }
   try {
     if (opts.md5Password) setMd5Sig(fd, opts.peerAddress, opts.md5Password);
     if (opts.ttl !== undefined) setTtl(fd, opts.ttl);
@@ -122,6 +129,8 @@ export interface ListenBgpOptions {
   readonly minTtl?: number;
   /** Every accepted connection, with the peer's address normalised (no ::ffff: prefix for IPv4). */
   readonly onConnection: (socket: Socket, peerAddress: string) => void;
+  /** Network namespace (ip netns name or path) to listen in; default: this process's. */
+  readonly netns?: string;
 }
 
 export interface BgpListener {
@@ -140,7 +149,22 @@ export function listenBgp(opts: ListenBgpOptions): Promise<BgpListener> {
   });
   return new Promise<BgpListener>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: opts.address, port: opts.port ?? BGP_PORT, exclusive: true }, () => {
+    const port = opts.port ?? BGP_PORT;
+    let listenOn: { host: string; port: number; exclusive: true } | { fd: number; exclusive: true } = { host: opts.address, port, exclusive: true };
+    if (opts.netns !== undefined) {
+      // Node cannot bind in another namespace: bind our own socket there and let Node listen on it.
+      let fd: number | undefined;
+      try {
+        fd = createTcpSocket(isIP(opts.address) === 4 ? 4 : 6, opts.netns);
+        bindAddress(fd, opts.address, port);
+      } catch (e) {
+        if (fd !== undefined) closeFd(fd);
+        reject(new Error(`BGP listener ${opts.address} port ${port} in netns ${opts.netns}: ${(e as Error).message}`));
+        return;
+      }
+      listenOn = { fd, exclusive: true };
+    }
+    server.listen(listenOn, () => {
       server.off('error', reject);
       const where = `BGP listener ${opts.address} port ${opts.port ?? BGP_PORT}`;
       const setPeerPassword = (peer: string, password: string | undefined): void => {
