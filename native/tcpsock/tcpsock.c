@@ -6,7 +6,10 @@
 // adopted by Node (`new net.Socket({ fd })`) which binds and connects it.
 //
 // JS surface (wrapped by src/net/tcpOptions.ts); every function takes a numeric fd:
-//   createTcpSocket(family 4|6) -> fd      non-blocking, close-on-exec, SOCK_STREAM
+//   createTcpSocket(family 4|6, netnsPath?) -> fd   non-blocking, close-on-exec, SOCK_STREAM;
+//                                          with netnsPath (e.g. /run/netns/x) the socket lives in
+//                                          that network namespace (setns on this thread and back)
+//   bindAddress(fd, address, port)         bind() (for a listening fd handed to net.Server)
 //   closeFd(fd)                            for an fd never handed to Node
 //   socketFamily(fd) -> 4|6                SO_DOMAIN
 //   setMd5Sig(fd, peerAddress, key, prefixLength?)  key: string|Buffer (<= 80 bytes); empty removes
@@ -15,6 +18,7 @@
 //
 // Nothing here may abort the process: bad arguments and failed syscalls become JS exceptions
 // with .code (errno name), .errno and .syscall set.
+#define _GNU_SOURCE
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
 #endif
@@ -22,6 +26,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -62,6 +68,8 @@ static const char *errno_name(int e) {
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
     case ENOBUFS: return "ENOBUFS";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
     default: return "EUNKNOWN";
   }
 }
@@ -150,21 +158,122 @@ static int fd_family(napi_env env, int fd, const char *what) {
 
 // ---------------------------------------------------------------- sockets
 
+// socket() inside the network namespace at ns_path: switch this thread there and back. Only this
+// thread is affected, and only for the socket() call; the socket stays in that namespace.
+static int socket_in_netns(napi_env env, int domain, const char *ns_path) {
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) {
+    throw_errno(env, errno, "open", "open(/proc/thread-self/ns/net)");
+    return -1;
+  }
+  int target = open(ns_path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(self);
+    char what[600];
+    snprintf(what, sizeof what, "open(%s) (the network namespace)", ns_path);
+    throw_errno(env, e, "open", what);
+    return -1;
+  }
+  if (setns(target, CLONE_NEWNET) != 0) {
+    int e = errno;
+    close(self);
+    close(target);
+    char what[600];
+    snprintf(what, sizeof what, "setns(%s, CLONE_NEWNET) (needs CAP_SYS_ADMIN)", ns_path);
+    throw_errno(env, e, "setns", what);
+    return -1;
+  }
+  int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  int socket_errno = errno;
+  if (setns(self, CLONE_NEWNET) != 0) {
+    // The main thread would stay in the wrong namespace: every later socket would be wrong.
+    fprintf(stderr, "tcpsock: FATAL: cannot return to the original network namespace: %s\n", strerror(errno));
+    abort();
+  }
+  close(self);
+  close(target);
+  if (fd < 0) {
+    throw_errno(env, socket_errno, "socket", "socket(SOCK_STREAM) in a network namespace");
+    return -1;
+  }
+  return fd;
+}
+
 static napi_value create_tcp_socket(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (get_args(env, info, 1, argv) < 0) return NULL;
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) < 0) return NULL;
   int family;
   if (get_int(env, argv[0], "family", 4, 6, &family) < 0) return NULL;
   if (family != 4 && family != 6) {
     throw_type(env, "tcpsock: family must be 4 or 6");
     return NULL;
   }
-  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  int domain = family == 4 ? AF_INET : AF_INET6;
+  napi_valuetype nt;
+  napi_typeof(env, argv[1], &nt);
+  if (nt == napi_string) {
+    char path[512];
+    size_t plen = 0;
+    napi_get_value_string_utf8(env, argv[1], path, sizeof path, &plen);
+    if (plen == 0 || plen >= sizeof path - 1) {
+      throw_type(env, "tcpsock: createTcpSocket netnsPath must be a non-empty path");
+      return NULL;
+    }
+    int fd = socket_in_netns(env, domain, path);
+    return fd < 0 ? NULL : make_int(env, fd);
+  }
+  if (nt != napi_undefined && nt != napi_null) {
+    throw_type(env, "tcpsock: createTcpSocket netnsPath must be a string");
+    return NULL;
+  }
+  int fd = socket(domain, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) {
     throw_errno(env, errno, "socket", family == 4 ? "socket(AF_INET, SOCK_STREAM)" : "socket(AF_INET6, SOCK_STREAM)");
     return NULL;
   }
   return make_int(env, fd);
+}
+
+static napi_value bind_address(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd, port;
+  if (get_args(env, info, 3, argv) < 0 || get_fd(env, argv[0], &fd) < 0) return NULL;
+  char addr[INET6_ADDRSTRLEN + 1];
+  size_t alen = 0;
+  if (napi_get_value_string_utf8(env, argv[1], addr, sizeof addr, &alen) != napi_ok) {
+    throw_type(env, "tcpsock: bindAddress address must be an IP address string");
+    return NULL;
+  }
+  if (get_int(env, argv[2], "port", 0, 65535, &port) < 0) return NULL;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    sl = sizeof *sin;
+  } else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)port);
+    sl = sizeof *sin6;
+  } else {
+    char msg[200];
+    snprintf(msg, sizeof msg, "tcpsock: bindAddress \"%s\" is not an IPv4 or IPv6 address", addr);
+    throw_type(env, msg);
+    return NULL;
+  }
+  int one = 1;
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+    char what[200];
+    snprintf(what, sizeof what, "bind(fd %d, %s port %d)", fd, addr, port);
+    throw_errno(env, errno, "bind", what);
+    return NULL;
+  }
+  return undefined(env);
 }
 
 static napi_value close_fd(napi_env env, napi_callback_info info) {
@@ -356,6 +465,7 @@ static napi_value get_min_ttl(napi_env env, napi_callback_info info) { return tt
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"createTcpSocket", NULL, create_tcp_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"bindAddress", NULL, bind_address, NULL, NULL, NULL, napi_enumerable, NULL},
     {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"socketFamily", NULL, socket_family, NULL, NULL, NULL, napi_enumerable, NULL},
     {"setMd5Sig", NULL, set_md5_sig, NULL, NULL, NULL, napi_enumerable, NULL},

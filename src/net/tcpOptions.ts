@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { projectRoot } from '../lab/projectRoot.js';
 
 interface NativeTcpAddon {
-  createTcpSocket(family: 4 | 6): number;
+  createTcpSocket(family: 4 | 6, netnsPath?: string): number;
+  bindAddress(fd: number, address: string, port: number): void;
   closeFd(fd: number): void;
   socketFamily(fd: number): 4 | 6;
   setMd5Sig(fd: number, peerAddress: string, key: string | Buffer, prefixLength?: number): void;
@@ -50,9 +51,23 @@ export function socketFd(sock: Socket | Server): number {
   return fd;
 }
 
-/** A fresh non-blocking, close-on-exec TCP socket fd (not bound, not connected). */
-export function createTcpSocket(family: 4 | 6): number {
-  return loadAddon().createTcpSocket(family);
+/**
+ * A fresh non-blocking, close-on-exec TCP socket fd (not bound, not connected). With netns (a
+ * name under /run/netns or a path), the socket is created in that network namespace (needs
+ * CAP_SYS_ADMIN) and keeps working there: one process can drive sockets in several namespaces.
+ */
+export function createTcpSocket(family: 4 | 6, netns?: string): number {
+  return loadAddon().createTcpSocket(family, netns === undefined ? undefined : netnsPath(netns));
+}
+
+/** `ip netns` name -> /run/netns/<name>; paths are kept. */
+export function netnsPath(netns: string): string {
+  return netns.includes('/') ? netns : `/run/netns/${netns}`;
+}
+
+/** bind() an fd from createTcpSocket (for a listener handed to net.Server via { fd }). */
+export function bindAddress(fd: number, address: string, port: number): void {
+  loadAddon().bindAddress(fd, address, port);
 }
 
 /** Closes an fd from createTcpSocket that was never handed to Node. */
