@@ -268,8 +268,13 @@ export class BfdManager {
     if (!Number.isFinite(at)) return;
     live.timer = setTimeout(() => {
       live.timer = undefined;
-      this.act(live, live.core.tick(Date.now()));
-      this.schedule(live);
+      // setImmediate runs after the poll phase: datagrams that arrived while the loop was
+      // blocked are read first, so a stalled loop does not expire the detection timer by itself.
+      setImmediate(() => {
+        if (!this.sessions.has(live.key)) return;
+        this.act(live, live.core.tick(Date.now()));
+        this.schedule(live);
+      });
     }, Math.max(0, Math.ceil(at - Date.now())));
   }
 }
