@@ -48,6 +48,7 @@ export const CeaseSubcode = {
   ConnectionCollisionResolution: 7,
   OutOfResources: 8,
   HardReset: 9,
+  BfdDown: 10, // RFC 9384
 } as const;
 
 export const RouteRefreshSubcode = { InvalidMessageLength: 1 } as const;
@@ -99,6 +100,7 @@ const subcodeNames: Record<number, Record<number, string>> = {
     7: 'Connection Collision Resolution',
     8: 'Out of Resources',
     9: 'Hard Reset',
+    10: 'BFD Down',
   },
   7: { 1: 'Invalid Message Length' },
 };
