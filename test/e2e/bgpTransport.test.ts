@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BgpConnectError, BgpFramer, connectBgp, listenBgp, type BgpFrame } from '../../src/speaker/bgp/transport.js';
 import { getTtl, socketFd } from '../../src/net/tcpOptions.js';
-import { addNamespace, enableForwarding, inNs, link, removeTestNamespaces, startRouter, ROUTER_KINDS, type RunningRouter } from './routers/index.js';
+import { addNamespace, enableForwarding, inNs, kernelRoutes, link, removeTestNamespaces, startRouter, ROUTER_KINDS, type RunningRouter } from './routers/index.js';
 
 const ROUTER_ASN = 64512;
 const NODE_ASN = 64513;
@@ -19,6 +19,7 @@ const NODE_IP = '192.0.2.2';
 const ROUTER_IP = '192.0.2.1';
 const FAR_NODE_IP = '198.51.100.2'; // the node's second leg, two hops from the router
 const FAR_ROUTER_IP = '203.0.113.2';
+const ANNOUNCED = '203.0.113.200/32'; // outside every link subnet
 
 // Minimal OPEN (test fixture, not a codec): version 4, AS 64513, hold 90, BGP ID 192.0.2.2,
 // capabilities multiprotocol IPv4 unicast and 4-octet AS 64513.
@@ -39,9 +40,9 @@ beforeAll(() => {
   link({ ns: nodeNs, ifname: 'eth0', addresses: [`${NODE_IP}/24`, '2001:db8:b9::2/64'] }, { ns: routerNs, ifname: 'eth0', addresses: [`${ROUTER_IP}/24`, '2001:db8:b9::1/64'] });
   // node -- hop -- router: a second path where the router is two IP hops away.
   link({ ns: nodeNs, ifname: 'eth1', addresses: [`${FAR_NODE_IP}/24`] }, { ns: hopNs, ifname: 'eth0', addresses: ['198.51.100.1/24'] });
-  link({ ns: hopNs, ifname: 'eth1', addresses: ['203.0.113.1/24'] }, { ns: routerNs, ifname: 'eth1', addresses: [`${FAR_ROUTER_IP}/24`] });
+  link({ ns: hopNs, ifname: 'eth1', addresses: ['203.0.113.1/25'] }, { ns: routerNs, ifname: 'eth1', addresses: [`${FAR_ROUTER_IP}/25`] });
   enableForwarding(hopNs);
-  inNs(nodeNs, 'ip', ['route', 'add', '203.0.113.0/24', 'via', '198.51.100.1']);
+  inNs(nodeNs, 'ip', ['route', 'add', '203.0.113.0/25', 'via', '198.51.100.1']);
   inNs(routerNs, 'ip', ['route', 'add', '198.51.100.0/24', 'via', '203.0.113.1']);
 });
 
@@ -103,7 +104,6 @@ describe.skipIf(!root).each(ROUTER_KINDS)('BGP transport against %s', (kind) => 
       dir: join(parent, kind),
       asn: ROUTER_ASN,
       routerId: ROUTER_IP,
-      installRoutes: false,
       neighbors: [
         { address: NODE_IP, asn: NODE_ASN, passive: true, md5Password: MD5 },
         { address: FAR_NODE_IP, asn: NODE_ASN, passive: true, multihop: 255 },
@@ -167,6 +167,44 @@ describe.skipIf(!root).each(ROUTER_KINDS)('BGP transport against %s', (kind) => 
     expect(getTtl(socketFd(sock))).toBe(255);
     expect(sock.remoteAddress).toBe(FAR_ROUTER_IP);
     sock.destroy();
+  });
+
+  test('the harness reads the router table: a GoBGP node (MD5) announces a route with communities', async () => {
+    const node = await startRouter('gobgp', {
+      ns: nodeNs,
+      dir: join(parent, `${kind}-node`),
+      asn: NODE_ASN,
+      routerId: NODE_IP,
+      localAddress: NODE_IP,
+      neighbors: [{ address: ROUTER_IP, asn: ROUTER_ASN, md5Password: MD5 }],
+    });
+    try {
+      await waitState(node, ROUTER_IP, 'established', 20_000);
+      node.announce({ prefix: ANNOUNCED, nextHop: NODE_IP, communities: ['64513:100', '65000:7'], largeCommunities: ['64513:1:2'] });
+      let route;
+      for (let i = 0; i < 100 && !route; i++) {
+        route = router.rib('ipv4').find((r) => r.prefix === ANNOUNCED);
+        if (!route) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(route, `${kind} table: ${JSON.stringify(router.rib('ipv4'))}`).toMatchObject({
+        prefix: ANNOUNCED,
+        nextHops: [NODE_IP],
+        asPath: [NODE_ASN],
+        communities: ['64513:100', '65000:7'],
+        largeCommunities: ['64513:1:2'],
+      });
+      if (kind !== 'gobgp') {
+        // BIRD's kernel protocol / FRR's zebra install the route; GoBGP has no FIB of its own.
+        let k;
+        for (let i = 0; i < 50 && !k; i++) {
+          k = kernelRoutes(routerNs).find((r) => r.prefix === ANNOUNCED);
+          if (!k) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(k?.nextHops).toEqual([NODE_IP]);
+      }
+    } finally {
+      await node.stop();
+    }
   });
 });
 

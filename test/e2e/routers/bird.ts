@@ -60,6 +60,9 @@ export async function startBird(spec: RouterSpec): Promise<RunningRouter> {
       return (m?.[1]?.toLowerCase() as SessionState | undefined) ?? 'unknown';
     },
     rib: (family) => parseBirdRoutes(birdc('show', 'route', 'all', 'table', family === 'ipv4' ? 'master4' : 'master6')),
+    announce() {
+      throw new Error('BIRD harness: announce() is not implemented; originate routes from a GoBGP router');
+    },
     logText: () => readLog(join(dir, 'bird.log')) + readLog(proc.log),
     stop: () => stopDaemons([proc]),
   };

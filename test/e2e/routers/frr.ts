@@ -102,6 +102,9 @@ export async function startFrr(spec: RouterSpec): Promise<RunningRouter> {
         return parseFrrPaths(prefix, detail.paths ?? []);
       });
     },
+    announce() {
+      throw new Error('FRR harness: announce() is not implemented; originate routes from a GoBGP router');
+    },
     logText: () => ['zebra', 'bfdd', 'bgpd'].map((d) => readLog(join(dir, `${d}.log`))).join('\n'),
     stop: () => stopDaemons(procs),
   };

@@ -59,6 +59,16 @@ export async function startGobgp(spec: RouterSpec): Promise<RunningRouter> {
       if (r.code !== 0) throw new Error(`gobgp global rib -a ${family} in ${spec.ns}: ${r.err}`);
       return parseGobgpRib(r.out);
     },
+    announce(route) {
+      const family = route.prefix.includes(':') ? 'ipv6' : 'ipv4';
+      const args = ['global', 'rib', '-a', family, 'add', route.prefix, 'origin', 'igp'];
+      if (route.nextHop) args.push('nexthop', route.nextHop);
+      if (route.communities?.length) args.push('community', route.communities.join(','));
+      if (route.largeCommunities?.length) args.push('large-community', route.largeCommunities.join(','));
+      if (route.localPref !== undefined) args.push('local-pref', String(route.localPref));
+      const r = gobgp(...args);
+      if (r.code !== 0) throw new Error(`gobgp ${args.join(' ')} in ${spec.ns}: ${r.err || r.out}`);
+    },
     logText: () => readLog(proc.log),
     stop: () => stopDaemons([proc]),
   };
@@ -91,7 +101,8 @@ export function parseGobgpRib(text: string): RibRoute[] {
     const mp = at(14) as { nexthop?: string } | undefined;
     const nh = at(3)?.nexthop ?? mp?.nexthop ?? best.nexthop;
     const lp = at(5)?.value;
-    const large = (at(32)?.value as { global_admin?: number; local_data1?: number; local_data2?: number }[] | undefined) ?? [];
+    // gobgp -j prints Go structs: {ASN, LocalData1, LocalData2} (older releases: snake_case).
+    const large = (at(32)?.value as Record<string, number | undefined>[] | undefined) ?? [];
     return [
       {
         prefix,
@@ -99,7 +110,7 @@ export function parseGobgpRib(text: string): RibRoute[] {
         asPath: (at(2)?.as_paths ?? []).flatMap((s) => s.asns ?? []),
         ...(typeof lp === 'number' ? { localPref: lp } : {}),
         communities: (at(8)?.communities ?? []).map((c) => `${c >>> 16}:${c & 0xffff}`),
-        largeCommunities: large.map((c) => `${c.global_admin ?? 0}:${c.local_data1 ?? 0}:${c.local_data2 ?? 0}`),
+        largeCommunities: large.map((c) => `${c.ASN ?? c.global_admin ?? '?'}:${c.LocalData1 ?? c.local_data1 ?? '?'}:${c.LocalData2 ?? c.local_data2 ?? '?'}`),
       },
     ];
   });

@@ -47,6 +47,14 @@ export interface RibRoute {
   readonly largeCommunities: readonly string[];
 }
 
+export interface AnnouncedRoute {
+  readonly prefix: string;
+  readonly nextHop?: string;
+  readonly communities?: readonly string[];
+  readonly largeCommunities?: readonly string[];
+  readonly localPref?: number;
+}
+
 export type SessionState = 'idle' | 'connect' | 'active' | 'opensent' | 'openconfirm' | 'established' | 'unknown';
 
 export interface KernelRoute {
@@ -64,6 +72,11 @@ export interface RunningRouter {
   sessionState(neighbor: string): SessionState;
   /** The daemon's BGP table (IPv4 or IPv6 unicast) in the common form. */
   rib(family: 'ipv4' | 'ipv6'): RibRoute[];
+  /**
+   * Originates a route (GoBGP only for now: `gobgp global rib add`); lets a test put a route with
+   * known attributes into a neighbour's table without a BGP speaker of ours.
+   */
+  announce(route: AnnouncedRoute): void;
   /** The daemon's log (for failure messages). */
   logText(): string;
   stop(): Promise<void>;
