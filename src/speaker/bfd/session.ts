@@ -267,8 +267,8 @@ export class BfdSession {
 
   /** §6.8.7 jitter: 75-100% of the interval, 75-90% when our Detect Mult is 1. */
   private jittered(intervalMs: number): number {
-    const span = this.timersConfig.detectMultiplier === 1 ? 0.15 : 0.25;
-    return intervalMs * (1 - span * this.random());
+    const top = this.timersConfig.detectMultiplier === 1 ? 0.9 : 1;
+    return intervalMs * (top - (top - 0.75) * this.random());
   }
 
   private scheduleTx(now: number): void {
