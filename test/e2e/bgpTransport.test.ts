@@ -5,7 +5,7 @@
 // addon opens them there); the daemons run in the router namespace.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BgpConnectError, BgpFramer, connectBgp, listenBgp, type BgpFrame } from '../../src/speaker/bgp/transport.js';
@@ -19,6 +19,8 @@ const NODE_IP = '192.0.2.2';
 const ROUTER_IP = '192.0.2.1';
 const FAR_NODE_IP = '198.51.100.2'; // the node's second leg, two hops from the router
 const FAR_ROUTER_IP = '203.0.113.2';
+const NODE_IP6 = '2001:db8:b9::2';
+const ROUTER_IP6 = '2001:db8:b9::1';
 const ANNOUNCED = '203.0.113.200/32'; // outside every link subnet
 
 // Minimal OPEN (test fixture, not a codec): version 4, AS 64513, hold 90, BGP ID 192.0.2.2,
@@ -37,7 +39,7 @@ beforeAll(() => {
   nodeNs = addNamespace('node');
   routerNs = addNamespace('rt');
   const hopNs = addNamespace('hop');
-  link({ ns: nodeNs, ifname: 'eth0', addresses: [`${NODE_IP}/24`, '2001:db8:b9::2/64'] }, { ns: routerNs, ifname: 'eth0', addresses: [`${ROUTER_IP}/24`, '2001:db8:b9::1/64'] });
+  link({ ns: nodeNs, ifname: 'eth0', addresses: [`${NODE_IP}/24`, `${NODE_IP6}/64`] }, { ns: routerNs, ifname: 'eth0', addresses: [`${ROUTER_IP}/24`, `${ROUTER_IP6}/64`] });
   // node -- hop -- router: a second path where the router is two IP hops away.
   link({ ns: nodeNs, ifname: 'eth1', addresses: [`${FAR_NODE_IP}/24`] }, { ns: hopNs, ifname: 'eth0', addresses: ['198.51.100.1/24'] });
   link({ ns: hopNs, ifname: 'eth1', addresses: ['203.0.113.1/25'] }, { ns: routerNs, ifname: 'eth1', addresses: [`${FAR_ROUTER_IP}/25`] });
@@ -107,6 +109,7 @@ describe.skipIf(!root).each(ROUTER_KINDS)('BGP transport against %s', (kind) => 
       neighbors: [
         { address: NODE_IP, asn: NODE_ASN, passive: true, md5Password: MD5 },
         { address: FAR_NODE_IP, asn: NODE_ASN, passive: true, multihop: 255 },
+        { address: NODE_IP6, asn: NODE_ASN, passive: true, md5Password: MD5 },
       ],
     });
     process.stderr.write(`[bgpTransport] ${kind} started in ${Date.now() - t0} ms\n`);
@@ -152,6 +155,18 @@ describe.skipIf(!root).each(ROUTER_KINDS)('BGP transport against %s', (kind) => 
       clearInterval(keepalives);
       sock.destroy();
     }
+  });
+
+  test('IPv6: the right MD5 key connects (hop limit 1 applied), a wrong one times out', async () => {
+    const wrong = await connectBgp({ netns: nodeNs, peerAddress: ROUTER_IP6, sourceAddress: NODE_IP6, md5Password: 'nope', timeoutMs: 1500 }).then(
+      (s) => (s.destroy(), undefined),
+      (e: unknown) => e,
+    );
+    expect((wrong as BgpConnectError).code).toBe('ETIMEDOUT');
+    const sock = await connectBgp({ netns: nodeNs, peerAddress: ROUTER_IP6, sourceAddress: NODE_IP6, md5Password: MD5, ttl: 1, timeoutMs: 5000 });
+    expect(sock.remoteAddress).toBe(ROUTER_IP6);
+    expect(getTtl(socketFd(sock))).toBe(1);
+    sock.destroy();
   });
 
   test('TTL decides reachability of a peer two hops away: TTL 1 fails, TTL 255 connects', async () => {
@@ -237,4 +252,68 @@ describe.skipIf(!root)('listenBgp in a namespace with a per-peer MD5 key', () =>
   });
 });
 
-void dirname;
+
+describe('BgpFramer (no root needed)', () => {
+  const msg = (type: number, body = 0): Buffer => Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19 + body, type]), Buffer.alloc(body, 7)]);
+
+  test('splits messages across and within chunks, byte by byte too', () => {
+    const stream = Buffer.concat([OPEN, KEEPALIVE, msg(2, 10), KEEPALIVE]);
+    for (const step of [1, 5, 19, 43, stream.length]) {
+      const f = new BgpFramer();
+      const out: BgpFrame[] = [];
+      for (let i = 0; i < stream.length; i += step) out.push(...f.push(stream.subarray(i, i + step)));
+      expect(out.map((x) => (x.kind === 'message' ? [x.type, x.message.length] : x.kind))).toEqual([[1, 43], [4, 19], [2, 29], [4, 19]]);
+      expect(f.bufferedBytes).toBe(0);
+    }
+  });
+
+  test('bad marker -> Connection Not Synchronized; bad length -> Bad Message Length with the length; then silence', () => {
+    const bad = Buffer.from(KEEPALIVE);
+    bad[3] = 0xfe;
+    const f1 = new BgpFramer();
+    const r1 = f1.push(Buffer.concat([KEEPALIVE, bad]));
+    expect(r1.map((x) => x.kind)).toEqual(['message', 'error']);
+    expect(r1[1]).toMatchObject({ kind: 'error', error: { code: 1, subcode: 1 } });
+    expect(f1.push(KEEPALIVE)).toEqual([]);
+    for (const length of [18, 4097, 0]) {
+      const b = Buffer.from(KEEPALIVE);
+      b.writeUInt16BE(length, 16);
+      const r = new BgpFramer().push(b);
+      expect(r).toHaveLength(1);
+      expect(r[0]).toMatchObject({ kind: 'error', error: { code: 1, subcode: 2 } });
+      expect(Array.from((r[0] as { error: { data: Uint8Array } }).error.data)).toEqual([length >> 8, length & 0xff]);
+    }
+    const ext = new BgpFramer();
+    ext.setMaxMessageLength(65535);
+    const big = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0x13, 0x88, 2]), Buffer.alloc(5000 - 19)]);
+    expect(ext.push(big).map((x) => x.kind)).toEqual(['message']);
+  });
+});
+
+describe('tcpOptions errors (no root needed)', () => {
+  test('errno text and argument checks', async () => {
+    const { createTcpSocket, closeFd, setMd5Sig, setTtl, setMinTtl, getMinTtl } = await import('../../src/net/tcpOptions.js');
+    expect(() => setTtl(987654, 5)).toThrow(/EBADF/);
+    const fd = createTcpSocket(4);
+    try {
+      expect(() => setMd5Sig(fd, '2001:db8::1', 'k')).toThrow(/IPv6 but fd \d+ is an IPv4 socket/);
+      expect(() => setMd5Sig(fd, 'not-an-ip', 'k')).toThrow(/not an IP address/);
+      expect(() => setMd5Sig(fd, '192.0.2.9', 'x'.repeat(81))).toThrow(/at most 80/);
+      expect(() => setTtl(fd, 0)).toThrow(/1\.\.255/);
+      setMd5Sig(fd, '192.0.2.9', 'k');
+      setMd5Sig(fd, '192.0.2.9', ''); // removes it
+      setMd5Sig(fd, '192.0.2.9', ''); // removing a missing key is not an error
+      setMinTtl(fd, 254);
+      expect(getMinTtl(fd)).toBe(254);
+    } finally {
+      closeFd(fd);
+    }
+    const fd6 = createTcpSocket(6);
+    try {
+      setMd5Sig(fd6, '192.0.2.9', 'k'); // dual-stack: keyed as ::ffff:192.0.2.9
+      setMd5Sig(fd6, '2001:db8::9', 'k', 64);
+    } finally {
+      closeFd(fd6);
+    }
+  });
+});
