@@ -82,7 +82,7 @@ describe('buildUpdates (MetalLB 4.9/4.10 attributes)', () => {
     ]);
     const us = decodeAll(buildUpdates(new Map(), next, SESSION, false).messages, false);
     expect(us).toHaveLength(2);
-    expect(us[0]?.attributes.communities).toEqual([std(65000, 1).value, std(65000, 2).value].map((v) => (v as number)));
+    expect(us[0]?.attributes.communities).toEqual([65000 * 65536 + 1, 65000 * 65536 + 2]);
     expect(us[0]?.attributes.largeCommunities).toEqual([{ global: 64512, local1: 1, local2: 2 }]);
     expect(us[1]?.attributes.largeCommunities).toBeUndefined();
   });
