@@ -129,28 +129,30 @@ export type DecodeResult =
     }
   | { readonly ok: false; readonly notification: NotificationMessage; readonly reason: string };
 
-const fail = (code: number, subcode: number, reason: string, data?: Uint8Array): DecodeResult => ({
+type DecodeFailure = Extract<DecodeResult, { ok: false }>;
+
+const fail = (code: number, subcode: number, reason: string, data?: Uint8Array): DecodeFailure => ({
   ok: false,
   notification: notification(code, subcode, data),
   reason,
 });
 
 /** Checks the 19-byte header (RFC 4271 §6.1); returns the message length or the failure. */
-export function checkHeader(h: Uint8Array): { ok: true; length: number; type: number } | Extract<DecodeResult, { ok: false }> {
+export function checkHeader(h: Uint8Array): { ok: true; length: number; type: number } | DecodeFailure {
   for (let i = 0; i < 16; i++) {
-    if (h[i] !== 0xff) return fail(ErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized, 'marker is not all ones') as never;
+    if (h[i] !== 0xff) return fail(ErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized, 'marker is not all ones');
   }
   const length = readU16(h, 16);
   const type = h[18]!;
-  const badLength = () => fail(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, `bad message length ${length}`, u16Bytes(length)) as never;
+  const badLength = () => fail(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, `bad message length ${length}`, u16Bytes(length));
   if (length < HEADER_LENGTH || length > MAX_MESSAGE_LENGTH) return badLength();
   const min: Record<number, number> = { 1: 29, 2: 23, 3: 21, 4: 19, 5: 23 };
   const need = min[type];
-  if (need === undefined) return fail(ErrorCode.MessageHeader, HeaderSubcode.BadMessageType, `unknown message type ${type}`, Uint8Array.of(type)) as never;
+  if (need === undefined) return fail(ErrorCode.MessageHeader, HeaderSubcode.BadMessageType, `unknown message type ${type}`, Uint8Array.of(type));
   if (length < need || (type === MessageType.Keepalive && length !== 19)) return badLength();
   // RFC 7313 §5: a ROUTE-REFRESH of the wrong length has its own error code.
   if (type === MessageType.RouteRefresh && length !== 23) {
-    return fail(ErrorCode.RouteRefresh, RouteRefreshSubcode.InvalidMessageLength, `ROUTE-REFRESH length ${length}`, h.slice(0, Math.min(h.length, length))) as never;
+    return fail(ErrorCode.RouteRefresh, RouteRefreshSubcode.InvalidMessageLength, `ROUTE-REFRESH length ${length}`, h.slice(0, Math.min(h.length, length)));
   }
   return { ok: true, length, type };
 }
@@ -285,7 +287,7 @@ export function endOfRib(afi: number, safi: number): UpdateMessage {
 export class MessageFramer {
   private pending = new Uint8Array(0);
 
-  push(chunk: Uint8Array): { frames: Uint8Array[]; error?: Extract<DecodeResult, { ok: false }> } {
+  push(chunk: Uint8Array): { frames: Uint8Array[]; error?: DecodeFailure } {
     const data = this.pending.length ? concat(this.pending, chunk) : chunk;
     const frames: Uint8Array[] = [];
     let at = 0;
