@@ -85,7 +85,7 @@ describe('BFD session state machine', () => {
     const lastRx = lastFromB();
     p.run(cutAt + 1_000);
     const down = p.a.changes.find((c) => c.at > cutAt)!;
-    expect(down).toMatchObject({ from: BfdState.Up, to: BfdState.Down, diagnostic: BfdDiagnostic.ControlDetectionTimeExpired });
+    expect(down).toMatchObject({ from: BfdState.Up, to: BfdState.Down, diagnostic: BfdDiagnostic.ControlDetectionTimeExpired, lateMs: 0 });
     expect(down.at - lastRx).toBe(300);
     expect(p.a.s.diagnostic).toBe(BfdDiagnostic.ControlDetectionTimeExpired);
     // §6.8.1: the remote discriminator is forgotten and we fall back to the 1 s rate.
@@ -160,7 +160,7 @@ describe('BFD session state machine', () => {
     expect(s.sessionState).toBe(BfdState.Init);
     expect(s.detectionTimeMs()).toBe(3_000);
     expect(s.tick(2_999).stateChanges).toEqual([]);
-    expect(s.tick(3_000).stateChanges).toEqual([{ from: BfdState.Init, to: BfdState.Down, diagnostic: BfdDiagnostic.ControlDetectionTimeExpired }]);
+    expect(s.tick(3_005).stateChanges).toEqual([{ from: BfdState.Init, to: BfdState.Down, diagnostic: BfdDiagnostic.ControlDetectionTimeExpired, lateMs: 5 }]);
   });
 
   it('answers a Poll with a Final at once and never sets both', () => {

@@ -30,6 +30,8 @@ export interface BfdStateEvent {
   readonly diagnosticText: string;
   /** Wall clock (ms) when the change was decided. */
   readonly at: number;
+  /** Detection expiry only: event-loop lateness of the detection timer (ms). */
+  readonly lateMs?: number;
 }
 
 export interface BfdSessionStatus {
@@ -242,6 +244,7 @@ export class BfdManager {
         diagnostic: c.diagnostic,
         diagnosticText: diagnosticName(c.diagnostic),
         at: Date.now(),
+        ...(c.lateMs === undefined ? {} : { lateMs: c.lateMs }),
       };
       for (const cb of this.callbacks) {
         try {

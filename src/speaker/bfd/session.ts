@@ -21,6 +21,8 @@ export interface BfdStateChange {
   readonly from: BfdState;
   readonly to: BfdState;
   readonly diagnostic: number;
+  /** Detection expiry only: how late `tick` ran after the detection deadline (ms). */
+  readonly lateMs?: number;
 }
 
 export interface BfdActions {
@@ -114,9 +116,12 @@ export class BfdSession {
   tick(now: number): BfdActions {
     const out: BfdActions = { send: [], stateChanges: [] };
     if (this.detectAt !== undefined && now >= this.detectAt) {
+      const lateMs = now - this.detectAt;
       this.detectAt = undefined;
       if (this.state === BfdState.Init || this.state === BfdState.Up) {
         this.changeState(BfdState.Down, BfdDiagnostic.ControlDetectionTimeExpired, out, now);
+        const change = out.stateChanges.pop();
+        if (change) out.stateChanges.push({ ...change, lateMs });
       }
       // §6.8.1: the remote discriminator is forgotten when nothing arrives for a detection time.
       this.forgetRemote();
