@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    teardownTimeout: 120_000,
     projects: [
       {
         extends: true,
@@ -17,7 +18,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000,
-          teardownTimeout: 120_000,
           globalSetup: ['test/e2e/control-plane.setup.ts'],
         },
       },

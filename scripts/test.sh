@@ -10,6 +10,9 @@ bash scripts/build-k8s-binaries.sh >/dev/null || { say "building the Kubernetes 
 say "building the native addon and compiling TypeScript"
 npm run build --silent || { say "build (native addon + TypeScript) failed"; echo "0 passed, 1 failed"; exit 1; }
 
+say "type-checking the tests"
+npx tsc -p tsconfig.test.json || { say "the tests do not type-check"; echo "0 passed, 1 failed"; exit 1; }
+
 mkdir -p test-results
 rm -f test-results/vitest.json
 say "running vitest (unit, then real-component e2e)"

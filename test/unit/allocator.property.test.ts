@@ -294,8 +294,8 @@ const factsArb: fc.Arbitrary<ServiceFacts> = fc
   .map((r) => ({
     key: r.key,
     namespace: r.key.split('/')[0] as string,
-    labels: r.app ? { app: 'x' } : {},
-    namespaceLabels: r.prod ? { env: 'prod' } : {},
+    labels: (r.app ? { app: 'x' } : {}) as Record<string, string>,
+    namespaceLabels: (r.prod ? { env: 'prod' } : {}) as Record<string, string>,
     clusterIpFamilies: r.families,
     ipFamilyPolicy: r.policy as ServiceFacts['ipFamilyPolicy'],
     primaryFamily: r.families[0] ?? 4,
