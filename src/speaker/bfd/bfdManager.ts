@@ -54,7 +54,7 @@ export interface BfdManagerOptions {
 }
 
 interface LiveSession {
-  readonly spec: BfdSessionSpec;
+  spec: BfdSessionSpec;
   readonly key: string;
   readonly family: 4 | 6;
   readonly core: BfdSession;
@@ -120,10 +120,14 @@ export class BfdManager {
     const normalized: BfdSessionSpec = { ...spec, peer, local };
     const key = sessionKey(peer, spec.multihop);
     const existing = this.sessions.get(key);
-    if (existing) {
+    // A new source address needs a new socket: start over (the peer sees AdminDown, then Down).
+    if (existing && existing.spec.local !== local) this.removeSession(peer, spec.multihop);
+    else if (existing) {
+      const ttlChanged = existing.spec.profile.minimumTtl !== spec.profile.minimumTtl;
+      existing.spec = normalized;
       this.act(existing, existing.core.setTimers(spec.profile, Date.now()));
       this.schedule(existing);
-      if (spec.multihop && existing.spec.profile.minimumTtl !== spec.profile.minimumTtl) this.applyTtlGuard();
+      if (spec.multihop && ttlChanged) this.applyTtlGuard();
       return;
     }
     await this.listener(family, spec.multihop ? this.ports.multihop : this.ports.singleHop);
