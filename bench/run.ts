@@ -1,11 +1,17 @@
 // `npm run bench`: every benchmark, figures printed; nothing here asserts timings.
 import { benchAllocator } from './allocator.js';
 import { benchController } from './controller.js';
+import { benchLayer2 } from './layer2.js';
+import { benchMembership } from './membership.js';
 
 const results: Record<string, Record<string, number>> = {};
 console.log('== allocator (in-process) ==');
 results.allocator = await benchAllocator();
 console.log('\n== controller against a real API server ==');
 results.controller = await benchController();
+console.log('\n== gossip membership (simulated) ==');
+results.membership = await benchMembership();
+console.log('\n== layer 2 in the lab: failover, announce, speaker memory ==');
+results.layer2 = await benchLayer2();
 console.log('\n== summary (JSON) ==');
 console.log(JSON.stringify(results, null, 2));
