@@ -53,7 +53,8 @@ class GossipLiveness implements Liveness {
 
   onChange(cb: () => void): void {
     this.gossip.onChange((e) => {
-      this.log.debug({ event: e }, 'membership changed');
+      // Who declared whom dead (or alive again) is what an operator needs after a failover.
+      this.log.info({ event: e }, 'membership changed');
       cb();
     });
   }

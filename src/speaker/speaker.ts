@@ -54,6 +54,12 @@ export class Speaker {
   private lastConfigError = '';
   private configDirty = true;
   private scheduled = false;
+  private reconciling = false;
+  private dirtyDuringPass = false;
+  /** Set once the membership view is good enough to act on (see start()). */
+  private started = false;
+  /** ServiceL2Status objects we created that the watch has not shown yet: service key -> object. */
+  private readonly createdStatuses = new Map<string, L2StatusObject>();
   private running = false;
   private readonly announcedServices = new Map<string, string>(); // service -> ips text
   private liveness: Liveness | undefined;
@@ -99,11 +105,27 @@ export class Speaker {
     await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.config.synced()]);
     this.liveness = await makeLiveness(this);
     this.liveness.onChange(() => this.schedule());
-    // Do not announce before knowing who else is alive: a speaker that believes it is alone
-    // would claim every IP (two owners) until its view converges.
+    // Do not announce before knowing who else is alive: a speaker that believes it is alone,
+    // or knows only part of the cluster, would claim IPs it does not own (two owners).
     await this.liveness.ready();
+    await this.settleMembership();
+    this.started = true;
     this.log.info({ alive: [...this.liveness.alive()] }, 'speaker started');
     this.schedule();
+  }
+
+  /**
+   * After joining, wait until every Node the API server calls Ready is seen alive by the
+   * gossip, or 1.5 s at most (a Ready node may really be dead; then the wait is the cost).
+   */
+  private async settleMembership(): Promise<void> {
+    const deadline = Date.now() + 1500;
+    while (Date.now() < deadline && this.liveness) {
+      const alive = this.liveness.alive();
+      const expected = this.nodes().filter((n) => (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? '');
+      if (expected.every((n) => alive.has(n))) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** SIGTERM: leave the gossip first so the other speakers take over without waiting to detect it. */
@@ -128,17 +150,38 @@ export class Speaker {
     return this.config.secret(name)?.data;
   }
 
+  /**
+   * One reconcile at a time: events that arrive during a pass (our own status writes among
+   * them) only mark the state dirty, and one more pass runs after the current one.
+   */
   private schedule(): void {
-    if (this.scheduled || !this.running || !this.liveness) return;
+    if (!this.running || !this.started) return;
+    if (this.reconciling) {
+      this.dirtyDuringPass = true;
+      return;
+    }
+    if (this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      this.reconcile().catch((e) => {
-        // Announcing already happened; only status writes can fail here. Try again shortly.
-        this.log.warn({ err: describeApiError(e) }, 'writing ServiceL2Status failed; retrying');
-        setTimeout(() => this.schedule(), 1000);
-      });
-    });
+    queueMicrotask(() => void this.runPasses());
+  }
+
+  private async runPasses(): Promise<void> {
+    this.scheduled = false;
+    this.reconciling = true;
+    try {
+      do {
+        this.dirtyDuringPass = false;
+        try {
+          await this.reconcile();
+        } catch (e) {
+          // Announcing already happened; only status writes can fail here. Try again shortly.
+          this.log.warn({ err: describeApiError(e) }, 'writing ServiceL2Status failed; retrying');
+          setTimeout(() => this.schedule(), 1000);
+        }
+      } while (this.dirtyDuringPass && this.running);
+    } finally {
+      this.reconciling = false;
+    }
   }
 
   private reloadConfig(): void {
@@ -166,7 +209,8 @@ export class Speaker {
     // the membership has re-synced; its change event brings us back here.
     if (this.liveness.stale?.()) return;
     const nodes = this.nodes().map(nodeFacts);
-    const services = this.services.list().filter((s) => s.spec?.type === 'LoadBalancer' && isHandledByUs(s, this.opts.lbClass)).map((s) => this.serviceSnapshot(s));
+    const endpointsByService = this.endpointIndex();
+    const services = this.services.list().filter((s) => s.spec?.type === 'LoadBalancer' && isHandledByUs(s, this.opts.lbClass)).map((s) => this.serviceSnapshot(s, endpointsByService));
     const result = announcementsFor(this.opts.nodeName, {
       config, services, nodes, aliveNodes: this.liveness.alive(), ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     });
@@ -192,19 +236,30 @@ export class Speaker {
     await this.reconcileL2Statuses(nowAnnounced);
   }
 
-  private serviceSnapshot(svc: V1Service): ServiceSnapshot {
+  /** Endpoints by "namespace/service", built once per pass from all EndpointSlices. */
+  private endpointIndex(): Map<string, EndpointFacts[]> {
+    const index = new Map<string, EndpointFacts[]>();
+    for (const slice of this.slices.list()) {
+      const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+      if (!service) continue;
+      const key = `${slice.metadata?.namespace ?? ''}/${service}`;
+      let list = index.get(key);
+      if (!list) index.set(key, (list = []));
+      for (const ep of slice.endpoints ?? []) {
+        // MetalLB's "serving" test: ready nil or true, or serving true.
+        const ready = ep.conditions?.ready;
+        const serving = ready === undefined || ready === null || ready === true || ep.conditions?.serving === true;
+        list.push({ nodeName: ep.nodeName, serving });
+      }
+    }
+    return index;
+  }
+
+  private serviceSnapshot(svc: V1Service, endpointsByService: ReadonlyMap<string, EndpointFacts[]>): ServiceSnapshot {
     const key = objectKey(svc);
     const namespace = svc.metadata?.namespace ?? '';
     const name = svc.metadata?.name ?? '';
-    const endpoints: EndpointFacts[] = [];
-    for (const slice of this.slices.list()) {
-      if (slice.metadata?.namespace !== namespace || slice.metadata?.labels?.['kubernetes.io/service-name'] !== name) continue;
-      for (const ep of slice.endpoints ?? []) {
-        // MetalLB's "serving" test: ready nil or true, or serving true.
-        const serving = ep.conditions?.ready === undefined || ep.conditions?.ready === null || ep.conditions.ready === true || ep.conditions?.serving === true;
-        endpoints.push({ nodeName: ep.nodeName, serving });
-      }
-    }
+    const endpoints = endpointsByService.get(key) ?? [];
     return {
       key, namespace, name,
       labels: svc.metadata?.labels ?? {},
@@ -220,11 +275,17 @@ export class Speaker {
     const { namespace, nodeName } = this.opts;
     const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: 'servicel2statuses' };
     const existing = new Map<string, L2StatusObject>();
-    for (const obj of this.l2Statuses.list()) {
+    const watched = this.l2Statuses.list();
+    const watchedNames = new Set(watched.map((o) => o.metadata?.name));
+    for (const [key, obj] of [...this.createdStatuses]) {
+      if (watchedNames.has(obj.metadata?.name)) this.createdStatuses.delete(key);
+    }
+    for (const obj of [...watched, ...this.createdStatuses.values()]) {
       const l = obj.metadata?.labels ?? {};
       const key = `${l[LABEL_SERVICE_NAMESPACE]}/${l[LABEL_SERVICE_NAME]}`;
       if (existing.has(key) || !announced.has(key)) {
         await this.ignoreMissing(() => this.custom.deleteNamespacedCustomObject({ ...api, name: obj.metadata?.name ?? '' }));
+        if (this.createdStatuses.get(key) === obj) this.createdStatuses.delete(key);
         continue;
       }
       existing.set(key, obj);
@@ -241,12 +302,16 @@ export class Speaker {
           apiVersion: `${METALLB_GROUP}/v1beta1`, kind: 'ServiceL2Status',
           metadata: { generateName: 'l2-', namespace, labels: { [LABEL_NODE]: nodeName, [LABEL_SERVICE_NAME]: svcName, [LABEL_SERVICE_NAMESPACE]: svcNamespace } },
         } })) as L2StatusObject;
+        this.createdStatuses.set(key, obj);
+        this.opts.metrics?.updates.inc();
       } else if (JSON.stringify(obj.status ?? {}) === JSON.stringify(status)) {
         continue;
       }
       // The API server drops status on create: it is written through the status subresource.
+      this.opts.metrics?.updates.inc();
       await this.ignoreMissing(() => this.custom.patchNamespacedCustomObjectStatus({ ...api, name: obj!.metadata?.name ?? '', body: { status } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+      if (this.createdStatuses.has(key)) this.createdStatuses.set(key, { ...obj, status });
     }
   }
 

@@ -146,6 +146,20 @@ spec:
     expect(neighMac(ip!)).toBe(macOf(pod.spec.nodeName));
   });
 
+  test('a burst of Services gets exactly one ServiceL2Status each (no duplicates from concurrent passes)', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `burst-${i}`);
+    k(['apply', '-f', '-'], names.map((n) => service(n, 'web', {})).join('---\n'));
+    const count = () => {
+      const items = json(['-n', 'metallb-system', 'get', 'servicel2statuses']).items as any[];
+      return names.map((n) => items.filter((i) => i.status?.serviceName === n || i.metadata?.labels?.['metallb.io/service-name'] === n).length);
+    };
+    await waitFor('one status per burst Service', () => count().every((c) => c === 1) || undefined, 30_000);
+    await sleep(2000);
+    expect(count()).toEqual(names.map(() => 1));
+    k(['-n', 'default', 'delete', 'svc', ...names]);
+    await waitFor('burst statuses removed', () => count().every((c) => c === 0) || undefined, 30_000);
+  });
+
   test('restarting the owner\'s speaker keeps the same owner', async () => {
     const [ip] = ingress('web4');
     const owner = l2Owner('web4')!;
