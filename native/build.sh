@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Builds the AF_PACKET addon (native/afpacket/build/Release/afpacket.node) with node-gyp.
+# Builds the N-API addons under native/ (native/<name>/build/Release/<name>.node) with node-gyp:
+# `bash native/build.sh afpacket tcpsock`.
 # Run by `npm run build` / `npm ci` (prepare). Works without network access: it compiles
 # against the headers of the running Node (python3, make, a C compiler and
 # <prefix>/include/node/node_api.h are needed; Debian's nodejs package ships them).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$(dirname "$0")" && pwd)"
 
 # npm puts its bundled node-gyp on PATH for scripts; outside npm use the one npm bundles.
 gyp=(node-gyp)
 if ! command -v node-gyp >/dev/null 2>&1; then
   npm_bin="$(command -v npm || true)"
   bundled="$(dirname "$(readlink -f "${npm_bin:-/nonexistent}")")/../node_modules/node-gyp/bin/node-gyp.js"
-  [ -f "$bundled" ] || { echo "afpacket: node-gyp not found (install npm, which bundles it)" >&2; exit 1; }
+  [ -f "$bundled" ] || { echo "native: node-gyp not found (install npm, which bundles it)" >&2; exit 1; }
   gyp=(node "$bundled")
 fi
 
@@ -21,11 +22,14 @@ if [ -z "$nodedir" ]; then
   prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
   [ -f "$prefix/include/node/node_api.h" ] && nodedir="$prefix"
 fi
-[ -n "$nodedir" ] || { echo "afpacket: Node headers not found (<node prefix>/include/node/node_api.h); install them or set npm_config_nodedir" >&2; exit 1; }
+[ -n "$nodedir" ] || { echo "native: Node headers not found (<node prefix>/include/node/node_api.h); install them or set npm_config_nodedir" >&2; exit 1; }
 
-cd "$here"
-if [ -f build/Makefile ] && [ build/config.gypi -nt binding.gyp ]; then
-  "${gyp[@]}" build --nodedir="$nodedir" >&2   # incremental: make recompiles only what changed
-else
-  "${gyp[@]}" rebuild --nodedir="$nodedir" >&2
-fi
+for addon in "$@"; do
+  [ -f "$root/$addon/binding.gyp" ] || { echo "native: no addon named $addon (expected $root/$addon/binding.gyp)" >&2; exit 1; }
+  cd "$root/$addon"
+  if [ -f build/Makefile ] && [ build/config.gypi -nt binding.gyp ]; then
+    "${gyp[@]}" build --nodedir="$nodedir" >&2   # incremental: make recompiles only what changed
+  else
+    "${gyp[@]}" rebuild --nodedir="$nodedir" >&2
+  fi
+done
