@@ -218,7 +218,7 @@ describe('properties', () => {
   });
 
   test('NDP: NS build -> parse, and the solicited NA answering it parses back', () => {
-    fc.assert(fc.property(macArb, macArb, ipv6Arb, unicastIpv6Arb, (clientMac, ourMac, src, target) => {
+    fc.assert(fc.property(macArb, macArb, unicastIpv6Arb, unicastIpv6Arb, (clientMac, ourMac, src, target) => {
       const ns = parseNeighborSolicitation(buildNeighborSolicitation(clientMac, src, target));
       expect(ns.ok).toBe(true);
       if (!ns.ok) return;
