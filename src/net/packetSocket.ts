@@ -1,10 +1,7 @@
 // Typed wrapper around the AF_PACKET addon (native/afpacket): one raw Ethernet socket bound to
 // one interface and one EtherType, with an optional kernel (classic BPF) pre-filter.
 // Needs CAP_NET_RAW. Frames arrive on the event loop (libuv poll), never on another thread.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { projectRoot } from '../lab/projectRoot.js';
+import { addonRelativePath, loadNativeAddon } from './nativeAddon.js';
 
 export const ETHERTYPE_ARP = 0x0806;
 export const ETHERTYPE_IPV6 = 0x86dd;
@@ -61,22 +58,10 @@ interface NativeAddon {
   FILTER_ICMP6_NEIGHBOR_SOLICITATION: number;
 }
 
-export const ADDON_RELATIVE_PATH = 'native/afpacket/build/Release/afpacket.node';
-
-let addon: NativeAddon | undefined;
+export const ADDON_RELATIVE_PATH = addonRelativePath('afpacket');
 
 function loadAddon(): NativeAddon {
-  if (addon) return addon;
-  const file = join(projectRoot(), ADDON_RELATIVE_PATH);
-  if (!existsSync(file)) {
-    throw new Error(`the AF_PACKET addon is not built: ${file} is missing; run \`npm ci\` or \`npm run build\` (needs python3, make, a C compiler and Node headers)`);
-  }
-  try {
-    addon = createRequire(import.meta.url)(file) as NativeAddon;
-  } catch (e) {
-    throw new Error(`cannot load the AF_PACKET addon ${file}: ${(e as Error).message}; rebuild it with \`npm run build\``);
-  }
-  return addon;
+  return loadNativeAddon<NativeAddon>('afpacket', 'AF_PACKET');
 }
 
 function filterCode(a: NativeAddon, filter: PacketFilter): number {

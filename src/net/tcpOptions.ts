@@ -1,12 +1,9 @@
 // Typed wrapper around the tcpsock addon (native/tcpsock): the TCP socket options BGP needs that
 // Node's net module lacks. TCP MD5 signatures (RFC 2385) must be on the socket before the SYN,
 // so an outgoing signed connection starts from createTcpSocket(), not from net.connect().
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { join } from 'node:path';
-import { projectRoot } from '../lab/projectRoot.js';
+import { addonRelativePath, loadNativeAddon } from './nativeAddon.js';
 
 interface NativeTcpAddon {
   createTcpSocket(family: 4 | 6, netnsPath?: string): number;
@@ -20,25 +17,13 @@ interface NativeTcpAddon {
   getMinTtl(fd: number): number;
 }
 
-export const TCPSOCK_ADDON_RELATIVE_PATH = 'native/tcpsock/build/Release/tcpsock.node';
+export const TCPSOCK_ADDON_RELATIVE_PATH = addonRelativePath('tcpsock');
 
 /** Longest TCP MD5 key the kernel accepts (TCP_MD5SIG_MAXKEYLEN). */
 export const MD5_MAX_KEY_BYTES = 80;
 
-let addon: NativeTcpAddon | undefined;
-
 function loadAddon(): NativeTcpAddon {
-  if (addon) return addon;
-  const file = join(projectRoot(), TCPSOCK_ADDON_RELATIVE_PATH);
-  if (!existsSync(file)) {
-    throw new Error(`the tcpsock addon is not built: ${file} is missing; run \`npm ci\` or \`npm run build\` (needs python3, make, a C compiler and Node headers)`);
-  }
-  try {
-    addon = createRequire(import.meta.url)(file) as NativeTcpAddon;
-  } catch (e) {
-    throw new Error(`cannot load the tcpsock addon ${file}: ${(e as Error).message}; rebuild it with \`npm run build\``);
-  }
-  return addon;
+  return loadNativeAddon<NativeTcpAddon>('tcpsock', 'tcpsock');
 }
 
 /** The OS file descriptor behind a connected/listening Node TCP socket or server. */
