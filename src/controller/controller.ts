@@ -16,7 +16,7 @@ import { ANNOTATION_ALLOCATED_FROM_POOL, LEGACY_ANNOTATION_ALLOCATED_FROM_POOL }
 import { convergeService, reprocessOrder, serviceDeleted, serviceNeedsWrite, type ConvergeOutcome } from './converge.js';
 import { isHandledByUs } from './serviceFacts.js';
 import { ControllerMetrics } from './metrics.js';
-import { OrderedWriter } from './orderedWriter.js';
+import { OrderedWriter } from '../k8s/orderedWriter.js';
 
 export interface ControllerOptions {
   readonly namespace: string;

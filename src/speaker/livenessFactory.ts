@@ -2,7 +2,7 @@
 // (MetalLB's default), Node readiness otherwise.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GossipMembership } from './membership/gossipMembership.js';
+import { GossipThread } from './membership/gossipThread.js';
 import { NodeReadinessLiveness, type Liveness } from './liveness.js';
 
 export interface LivenessSetup {
@@ -32,16 +32,17 @@ export async function makeLiveness(setup: LivenessSetup): Promise<Liveness> {
   const bindAddress = setup.bindAddr ?? internalIp(self);
   if (!bindAddress) throw new Error(`node "${setup.nodeName}" has no InternalIP to bind the gossip to; pass --ml-bind-addr`);
   const seeds = () => setup.nodes().filter((n) => n.metadata?.name !== setup.nodeName).map(internalIp).filter((a): a is string => a !== undefined);
-  const gossip = await GossipMembership.start({
+  // Its own thread, so a busy speaker still acks probes on time (gossipThread.ts).
+  const gossip = await GossipThread.start({
     nodeName: setup.nodeName, bindAddress, port: setup.bindPort, key, seeds: seeds(),
-    onError: (err) => log.debug({ err: err.message }, 'gossip socket error'),
+    onError: (err) => log.warn({ err: err.message }, 'gossip membership error'),
   });
   log.info({ bindAddress, port: setup.bindPort }, 'gossip membership started');
   return new GossipLiveness(gossip, seeds, log);
 }
 
 class GossipLiveness implements Liveness {
-  constructor(private readonly gossip: GossipMembership, private readonly seeds: () => string[], private readonly log: Logger) {}
+  constructor(private readonly gossip: GossipThread, private readonly seeds: () => string[], private readonly log: Logger) {}
 
   alive(): ReadonlySet<string> {
     return this.gossip.aliveNodes();

@@ -2,20 +2,21 @@
 // decides (pure, announcements.ts) which IPs this node answers for, and drives the layer-2
 // announcer and the ServiceL2Status objects. Level-triggered: every change schedules one
 // reconcile of everything. If the API server goes away, the last decision keeps being served.
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1EndpointSlice, type V1Node, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1EndpointSlice, type V1Node, type V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { parseConfig } from '../config/index.js';
 import { formatConfigError, type Config } from '../config/model.js';
 import { readAnnotation } from '../controller/annotations.js';
 import { isHandledByUs } from '../controller/serviceFacts.js';
-import { apiStatusCode, describeApiError } from '../k8s/client.js';
-import { ConfigSource, METALLB_GROUP } from '../k8s/configSource.js';
+import { describeApiError } from '../k8s/client.js';
+import { ConfigSource } from '../k8s/configSource.js';
 import { EventRecorder } from '../k8s/events.js';
 import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
 import { announcementsFor, type InterfaceChoice, type ServiceSnapshot } from './announcements.js';
 import type { EndpointFacts, NodeFacts } from './election.js';
 import type { Liveness } from './liveness.js';
 import type { SpeakerMetrics } from './metrics.js';
+import { L2_STATUS, ServiceStatusWriter, type StatusExtra } from './serviceStatusWriter.js';
 
 /** What the speaker needs from the layer-2 data path (src/speaker/l2/announcer.ts). */
 export interface L2DataPath {
@@ -32,23 +33,11 @@ export interface SpeakerOptions {
   readonly metrics?: SpeakerMetrics;
 }
 
-interface L2StatusObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string };
-  status?: { node?: string; serviceName?: string; serviceNamespace?: string; interfaces?: { name: string }[] };
-}
-
-const LABEL_NODE = 'metallb.io/node';
-const LABEL_SERVICE_NAME = 'metallb.io/service-name';
-const LABEL_SERVICE_NAMESPACE = 'metallb.io/service-namespace';
-
 export class Speaker {
   private readonly services: Reflector<V1Service>;
   private readonly slices: Reflector<V1EndpointSlice>;
-  private readonly l2Statuses: Reflector<L2StatusObject>;
+  private readonly l2Statuses: ServiceStatusWriter;
   private readonly config: ConfigSource;
-  private readonly custom: CustomObjectsApi;
   private readonly events: EventRecorder;
   private currentConfig: Config | undefined;
   private lastConfigError = '';
@@ -58,8 +47,6 @@ export class Speaker {
   private dirtyDuringPass = false;
   /** Set once the membership view is good enough to act on (see start()). */
   private started = false;
-  /** ServiceL2Status objects we created that the watch has not shown yet: service key -> object. */
-  private readonly createdStatuses = new Map<string, L2StatusObject>();
   private running = false;
   private readonly announcedServices = new Map<string, string>(); // service -> ips text
   private liveness: Liveness | undefined;
@@ -67,7 +54,6 @@ export class Speaker {
 
   constructor(kc: KubeConfig, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions) {
     this.log = opts.log;
-    this.custom = kc.makeApiClient(CustomObjectsApi);
     this.events = new EventRecorder(kc, 'metallb-speaker', `ironlb-speaker-${opts.nodeName}`, this.log);
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
@@ -79,11 +65,8 @@ export class Speaker {
       name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', kubeConfig: kc, log: this.log,
       list: () => discovery.listEndpointSliceForAllNamespaces() as Promise<ListResult<V1EndpointSlice>>,
     });
-    const selector = `${LABEL_NODE}=${opts.nodeName}`;
-    this.l2Statuses = new Reflector<L2StatusObject>({
-      name: 'servicel2statuses', kubeConfig: kc, log: this.log, labelSelector: selector,
-      path: `/apis/${METALLB_GROUP}/v1beta1/namespaces/${opts.namespace}/servicel2statuses`,
-      list: () => this.custom.listNamespacedCustomObject({ group: METALLB_GROUP, version: 'v1beta1', namespace: opts.namespace, plural: 'servicel2statuses', labelSelector: selector }) as Promise<ListResult<L2StatusObject>>,
+    this.l2Statuses = new ServiceStatusWriter(kc, {
+      kind: L2_STATUS, namespace: opts.namespace, nodeName: opts.nodeName, log: this.log, onWrite: () => opts.metrics?.updates.inc(),
     });
     this.config = new ConfigSource(kc, opts.namespace, this.log, () => {
       this.configDirty = true;
@@ -94,7 +77,6 @@ export class Speaker {
     } });
     this.services.on(() => this.schedule());
     this.slices.on(() => this.schedule());
-    this.l2Statuses.on(() => this.schedule());
   }
 
   /** Liveness may depend on the config (the memberlist Secret), so it is attached after the caches sync. */
@@ -174,8 +156,7 @@ export class Speaker {
         try {
           await this.reconcile();
         } catch (e) {
-          // Announcing already happened; only status writes can fail here. Try again shortly.
-          this.log.warn({ err: describeApiError(e) }, 'writing ServiceL2Status failed; retrying');
+          this.log.warn({ err: describeApiError(e) }, 'reconcile failed; retrying');
           setTimeout(() => this.schedule(), 1000);
         }
       } while (this.dirtyDuringPass && this.running);
@@ -233,7 +214,9 @@ export class Speaker {
     this.announcedServices.clear();
     for (const [key, a] of nowAnnounced) this.announcedServices.set(key, a.ips.join(','));
     this.opts.metrics?.setAnnounced(this.opts.nodeName, [...nowAnnounced].map(([service, a]) => ({ service, ips: a.ips })));
-    await this.reconcileL2Statuses(nowAnnounced);
+    const desiredStatus = new Map<string, StatusExtra>();
+    for (const [key, a] of nowAnnounced) desiredStatus.set(key, a.interfaces === 'all' ? {} : { interfaces: a.interfaces.map((name) => ({ name })) });
+    this.l2Statuses.setDesired(desiredStatus);
   }
 
   /** Endpoints by "namespace/service", built once per pass from all EndpointSlices. */
@@ -268,59 +251,6 @@ export class Speaker {
       sharesIp: readAnnotation(svc.metadata?.annotations ?? {}, 'allowSharedIp').value !== undefined,
       endpoints,
     };
-  }
-
-  /** One ServiceL2Status per announced Service on this node (MetalLB's schema; Kube-OVN reads it). */
-  private async reconcileL2Statuses(announced: ReadonlyMap<string, { interfaces: InterfaceChoice }>): Promise<void> {
-    const { namespace, nodeName } = this.opts;
-    const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: 'servicel2statuses' };
-    const existing = new Map<string, L2StatusObject>();
-    const watched = this.l2Statuses.list();
-    const watchedNames = new Set(watched.map((o) => o.metadata?.name));
-    for (const [key, obj] of [...this.createdStatuses]) {
-      if (watchedNames.has(obj.metadata?.name)) this.createdStatuses.delete(key);
-    }
-    for (const obj of [...watched, ...this.createdStatuses.values()]) {
-      const l = obj.metadata?.labels ?? {};
-      const key = `${l[LABEL_SERVICE_NAMESPACE]}/${l[LABEL_SERVICE_NAME]}`;
-      if (existing.has(key) || !announced.has(key)) {
-        await this.ignoreMissing(() => this.custom.deleteNamespacedCustomObject({ ...api, name: obj.metadata?.name ?? '' }));
-        if (this.createdStatuses.get(key) === obj) this.createdStatuses.delete(key);
-        continue;
-      }
-      existing.set(key, obj);
-    }
-    for (const [key, a] of announced) {
-      const [svcNamespace, svcName] = key.split('/') as [string, string];
-      const status = {
-        node: nodeName, serviceName: svcName, serviceNamespace: svcNamespace,
-        ...(a.interfaces === 'all' ? {} : { interfaces: a.interfaces.map((name) => ({ name })) }),
-      };
-      let obj = existing.get(key);
-      if (!obj) {
-        obj = (await this.custom.createNamespacedCustomObject({ ...api, body: {
-          apiVersion: `${METALLB_GROUP}/v1beta1`, kind: 'ServiceL2Status',
-          metadata: { generateName: 'l2-', namespace, labels: { [LABEL_NODE]: nodeName, [LABEL_SERVICE_NAME]: svcName, [LABEL_SERVICE_NAMESPACE]: svcNamespace } },
-        } })) as L2StatusObject;
-        this.createdStatuses.set(key, obj);
-        this.opts.metrics?.updates.inc();
-      } else if (JSON.stringify(obj.status ?? {}) === JSON.stringify(status)) {
-        continue;
-      }
-      // The API server drops status on create: it is written through the status subresource.
-      this.opts.metrics?.updates.inc();
-      await this.ignoreMissing(() => this.custom.patchNamespacedCustomObjectStatus({ ...api, name: obj!.metadata?.name ?? '', body: { status } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
-      if (this.createdStatuses.has(key)) this.createdStatuses.set(key, { ...obj, status });
-    }
-  }
-
-  private async ignoreMissing(call: () => Promise<unknown>): Promise<void> {
-    try {
-      await call();
-    } catch (e) {
-      if (apiStatusCode(e) !== 404) throw e;
-    }
   }
 }
 

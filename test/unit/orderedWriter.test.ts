@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { OrderedWriter } from '../../src/controller/orderedWriter.js';
+import { OrderedWriter } from '../../src/k8s/orderedWriter.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,3 +5,4 @@ export { GossipMembership, DEFAULT_GOSSIP_PORT, parseSeeds } from './gossipMembe
 export type { GossipMembershipOptions } from './gossipMembership.js';
 export { DEFAULT_TIMING, resolveTiming } from './timing.js';
 export type { MembershipTiming } from './timing.js';
+export { GossipThread } from './gossipThread.js';

@@ -1,5 +1,5 @@
-// Runs the controller's API writes concurrently (the API round trip, not the allocator, is the
-// bottleneck) while keeping the order that matters:
+// Runs API writes concurrently (the API round trip is the bottleneck: the controller's Service
+// status writes, the speakers' ServiceL2Status/ServiceBGPStatus objects) while keeping the order that matters:
 // - writes for one Service run in submission order;
 // - a write that takes an IP away from a Service is a barrier: it waits for every earlier write
 //   and every later write waits for it, so a freed IP never shows on two Services at once.
