@@ -23,11 +23,13 @@ export function parseIp(text: string): { family: Family; value: bigint } | undef
   const s = text.trim();
   if (s === '' || s.includes('/') || s.includes('%')) return undefined;
   // ipaddr.isValid accepts "1" or "0x1"; MetalLB (Go net.ParseIP) accepts only dotted quads.
-  if (ipaddr.IPv4.isValidFourPartDecimal(s)) {
+  // The colon test comes first: ipaddr's IPv4 check throws and catches internally for an IPv6
+  // text, which made parsing 1,000 IPv6 VIPs cost ~200 ms per speaker pass.
+  if (!s.includes(':') && ipaddr.IPv4.isValidFourPartDecimal(s)) {
     const bytes = ipaddr.IPv4.parse(s).toByteArray();
     return { family: 4, value: bytesToBigint(bytes) };
   }
-  if (ipaddr.IPv6.isValid(s) && s.includes(':')) {
+  if (s.includes(':') && ipaddr.IPv6.isValid(s)) {
     const addr = ipaddr.IPv6.parse(s);
     // An IPv4-mapped IPv6 address is an IPv4 address for Go's net.ParseIP.
     if (addr.isIPv4MappedAddress()) return { family: 4, value: bytesToBigint(addr.toIPv4Address().toByteArray()) };
