@@ -1,18 +1,11 @@
 // BGP transport: TCP connections to and from peers with the socket options BGP sessions need
-// (TCP MD5 per RFC 2385, TTL for eBGP single-hop/multihop, GTSM minimum TTL, source address),
-// and framing of the byte stream into BGP messages. No BGP semantics here: the codec and the
-// FSM (src/speaker/bgp/codec, fsm.ts) get whole messages and a connected socket.
+// (TCP MD5 per RFC 2385, TTL for eBGP single-hop/multihop, GTSM minimum TTL, source address).
+// No BGP semantics here: the FSM (fsm.ts) frames the byte stream with the codec's MessageFramer.
 import { isIP, Socket, createServer } from 'node:net';
 import type { Server } from 'node:net';
-import { ErrorCode, HeaderSubcode } from './codec/errors.js';
 import { bindAddress, closeFd, createTcpSocket, setMd5Sig, setMinTtl, setTtl, socketFd } from '../../net/tcpOptions.js';
 
 export const BGP_PORT = 179;
-export const BGP_HEADER_LENGTH = 19;
-export const BGP_MARKER_LENGTH = 16;
-/** RFC 4271 maximum; RFC 8654 (extended messages) raises it to 65535 once both sides announce it. */
-export const BGP_MAX_MESSAGE_LENGTH = 4096;
-export const BGP_EXTENDED_MAX_MESSAGE_LENGTH = 65535;
 
 /** Default TTL for a session: eBGP single-hop 1 (the peer must be directly connected), multihop 255. */
 export function bgpSessionTtl(session: { ebgp: boolean; multihop: boolean }): number | undefined {
@@ -193,76 +186,4 @@ export function listenBgp(opts: ListenBgpOptions): Promise<BgpListener> {
       });
     });
   });
-}
-
-// ---------------------------------------------------------------- framing
-
-/** A framing error, ready to become a NOTIFICATION (RFC 4271 §6.1, Message Header Error). */
-export interface BgpFramingError {
-  readonly code: number;
-  readonly subcode: number;
-  /** NOTIFICATION data: the offending length field for Bad Message Length, empty otherwise. */
-  readonly data: Uint8Array;
-  readonly reason: string;
-}
-
-export type BgpFrame = { readonly kind: 'message'; readonly type: number; readonly message: Buffer } | { readonly kind: 'error'; readonly error: BgpFramingError };
-
-/**
- * Splits a TCP byte stream into whole BGP messages (header included) by the header's length
- * field. After the first framing error the stream is out of sync: push() returns nothing more.
- * Per-type minimum lengths and message types are the codec's job.
- */
-export class BgpFramer {
-  private pending: Buffer = Buffer.alloc(0);
-  private failed = false;
-
-  constructor(private maxMessageLength: number = BGP_MAX_MESSAGE_LENGTH) {}
-
-  /** After both sides announce RFC 8654 extended messages, allow up to 65535 bytes. */
-  setMaxMessageLength(n: number): void {
-    this.maxMessageLength = n;
-  }
-
-  /** Bytes buffered towards an incomplete message. */
-  get bufferedBytes(): number {
-    return this.pending.length;
-  }
-
-  push(chunk: Uint8Array): BgpFrame[] {
-    if (this.failed) return [];
-    const buf = this.pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.pending, chunk]);
-    const out: BgpFrame[] = [];
-    let at = 0;
-    while (buf.length - at >= BGP_HEADER_LENGTH) {
-      for (let i = 0; i < BGP_MARKER_LENGTH; i++) {
-        if (buf[at + i] !== 0xff) {
-          return this.fail(out, { code: ErrorCode.MessageHeader, subcode: HeaderSubcode.ConnectionNotSynchronized, data: new Uint8Array(0), reason: `marker byte ${i} is 0x${(buf[at + i] ?? 0).toString(16).padStart(2, '0')}, not 0xff` });
-        }
-      }
-      const length = buf.readUInt16BE(at + BGP_MARKER_LENGTH);
-      if (length < BGP_HEADER_LENGTH || length > this.maxMessageLength) {
-        return this.fail(out, {
-          code: ErrorCode.MessageHeader,
-          subcode: HeaderSubcode.BadMessageLength,
-          data: Uint8Array.of(length >> 8, length & 0xff),
-          reason: `length field ${length} is outside ${BGP_HEADER_LENGTH}..${this.maxMessageLength}`,
-        });
-      }
-      if (buf.length - at < length) break;
-      // Copy: the message outlives this chunk and must not pin a large receive buffer.
-      const message = Buffer.from(buf.subarray(at, at + length));
-      out.push({ kind: 'message', type: message[BGP_HEADER_LENGTH - 1] ?? 0, message });
-      at += length;
-    }
-    this.pending = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
-    return out;
-  }
-
-  private fail(out: BgpFrame[], error: BgpFramingError): BgpFrame[] {
-    this.failed = true;
-    this.pending = Buffer.alloc(0);
-    out.push({ kind: 'error', error });
-    return out;
-  }
 }

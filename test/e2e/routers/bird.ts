@@ -31,6 +31,7 @@ function birdProtocol(spec: RouterSpec, n: NeighborSpec, i: number): string {
     ...(n.md5Password ? [`  password "${n.md5Password}";`] : []),
     ...(n.multihop ? [`  multihop ${n.multihop === true ? 255 : n.multihop};`] : []),
     ...(n.bfd ? ['  bfd on;'] : []),
+    ...(n.gracefulRestart ? ['  graceful restart on;'] : []),
     ...families.map((f) => `  ${f} { import all; export none;${f !== familyOf(n.address) ? ' extended next hop on;' : ''} };`),
   ];
   return `protocol bgp ${birdName(i)} {\n${body.join('\n')}\n}`;

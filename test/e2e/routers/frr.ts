@@ -22,6 +22,7 @@ export function frrBgpdConfig(spec: RouterSpec, dir: string): string {
     if (n.md5Password) l.push(` neighbor ${n.address} password ${n.md5Password}`);
     if (n.multihop) l.push(` neighbor ${n.address} ebgp-multihop ${n.multihop === true ? 255 : n.multihop}`);
     if (n.bfd) l.push(` neighbor ${n.address} bfd`);
+    if (n.gracefulRestart) l.push(` neighbor ${n.address} graceful-restart`);
     if (spec.localAddress && familyOf(spec.localAddress) === familyOf(n.address)) l.push(` neighbor ${n.address} update-source ${spec.localAddress}`);
   }
   for (const family of ['ipv4', 'ipv6'] as const) {

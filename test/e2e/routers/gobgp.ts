@@ -18,6 +18,7 @@ export function gobgpConfig(spec: RouterSpec): string {
     l.push('  [neighbors.transport.config]', `    passive-mode = ${n.passive ? 'true' : 'false'}`);
     if (n.port) l.push(`    remote-port = ${n.port}`);
     if (spec.localAddress && familyOf(spec.localAddress) === familyOf(n.address)) l.push(`    local-address = "${spec.localAddress}"`);
+    if (n.gracefulRestart) l.push('  [neighbors.graceful-restart.config]', '    enabled = true', '    restart-time = 120');
     if (n.multihop) l.push('  [neighbors.ebgp-multihop.config]', '    enabled = true', `    multihop-ttl = ${n.multihop === true ? 255 : n.multihop}`);
     for (const f of n.families ?? [familyOf(n.address)]) l.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${f}-unicast"`);
   }

@@ -5,7 +5,7 @@ import { startGobgp } from './gobgp.js';
 import type { RouterKind, RouterSpec, RunningRouter } from './types.js';
 
 export * from './types.js';
-export { kernelRoutes, removeTestNamespaces, addNamespace, link, enableForwarding, nsName, inNs, tryInNs, TEST_NS_PREFIX } from './netns.js';
+export { kernelRoutes, removeTestNamespaces, removeStaleTestNamespaces, useNamespaceTag, addNamespace, link, enableForwarding, nsName, inNs, tryInNs, TEST_NS_PREFIX } from './netns.js';
 
 export function startRouter(kind: RouterKind, spec: RouterSpec): Promise<RunningRouter> {
   switch (kind) {

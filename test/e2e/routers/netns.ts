@@ -1,10 +1,18 @@
-// Namespaces and veths for BGP interop tests, named ironlb-bgpt-<pid>-<role> so a crashed run's
-// leftovers are recognisable, and removed (with every process in them) by removeTestNamespaces.
+// Namespaces and veths for BGP interop tests, named ironlb-<tag>-<pid>-<role> (tag "bgpt" unless a
+// test file picks its own with useNamespaceTag) so a crashed run's leftovers are recognisable, and
+// removed (with every process in them) by removeTestNamespaces / removeStaleTestNamespaces.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { run } from '../../../src/lab/network.js';
 
-export const TEST_NS_PREFIX = `ironlb-bgpt-${process.pid}-`;
+let nsTag = 'bgpt';
+export let TEST_NS_PREFIX = `ironlb-${nsTag}-${process.pid}-`;
+
+/** Names this test file's namespaces ironlb-<tag>-<pid>-<role>; call before creating any. */
+export function useNamespaceTag(tag: string): void {
+  nsTag = tag;
+  TEST_NS_PREFIX = `ironlb-${tag}-${process.pid}-`;
+}
 
 export function nsName(role: string): string {
   return TEST_NS_PREFIX + role;
@@ -65,9 +73,27 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Namespaces with this file's tag left by test processes that no longer run (a crashed or killed run). */
+function staleNamespaces(): string[] {
+  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  const pattern = new RegExp(`^ironlb-${nsTag}-(\\d+)-`);
+  return (r.stdout ?? '').split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => {
+    const m = pattern.exec(n);
+    return m !== null && Number(m[1]) !== process.pid && !existsSync(`/proc/${m[1]}`);
+  });
+}
+
+/** Removes leftovers of earlier runs of this test file whose process is gone. */
+export async function removeStaleTestNamespaces(): Promise<void> {
+  await removeNamespaces(staleNamespaces());
+}
+
 /** Kills what still runs in this process's test namespaces (by PID), then deletes them. */
 export async function removeTestNamespaces(): Promise<void> {
-  const namespaces = testNamespaces();
+  await removeNamespaces(testNamespaces());
+}
+
+async function removeNamespaces(namespaces: readonly string[]): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
     for (const pid of namespaces.flatMap(pidsIn)) {
       try {

@@ -14,6 +14,8 @@ export interface NeighborSpec {
   /** eBGP multihop: the TTL the router uses towards the neighbour (true = 255). */
   readonly multihop?: boolean | number;
   readonly bfd?: boolean;
+  /** Graceful restart (RFC 4724): keep this neighbour's routes as stale while its session is down. */
+  readonly gracefulRestart?: boolean;
   /** Address families to exchange (default: the neighbour address's family). */
   readonly families?: readonly ('ipv4' | 'ipv6')[];
   /** Timers (seconds): defaults hold 9, keepalive 3, as in the test-bed recipes. */
