@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { defaultLabDir, kubectl, labDown, labUp, readLabState, summarize, type LabState } from '../lab/lab.js';
 import { projectRoot } from '../lab/projectRoot.js';
+import { parseRouterKind } from '../lab/router.js';
 import { sleep } from '../lab/processes.js';
 
 const progress = (line: string) => process.stderr.write(`[lab] ${line}\n`);
@@ -18,14 +19,30 @@ function nodeCount(text: string | undefined): number {
   return n;
 }
 
-export async function runLabUp(flags: { dir?: string; json?: boolean; controller: boolean; nodes?: string; speakers: boolean }): Promise<void> {
+function asNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) fail(new Error(`${flag} ${text}: expected an AS number from 1 to 4294967294`));
+  return n;
+}
+
+export async function runLabUp(flags: {
+  dir?: string; json?: boolean; controller: boolean; nodes?: string; speakers: boolean; router?: string; routerAsn?: string; nodeAsn?: string;
+}): Promise<void> {
   const dir = flags.dir ?? defaultLabDir();
   try {
-    const state = await labUp({ dir, progress, controller: flags.controller, nodes: nodeCount(flags.nodes), speakers: flags.speakers });
+    const router = flags.router === undefined ? {} : {
+      router: parseRouterKind(flags.router),
+      ...(flags.routerAsn !== undefined ? { routerAsn: asNumber('--router-asn', flags.routerAsn) } : {}),
+      ...(flags.nodeAsn !== undefined ? { nodeAsn: asNumber('--node-asn', flags.nodeAsn) } : {}),
+    };
+    if (flags.router === undefined && (flags.routerAsn !== undefined || flags.nodeAsn !== undefined)) throw new Error('--router-asn and --node-asn need --router bird|frr|gobgp');
+    const state = await labUp({ dir, progress, controller: flags.controller, nodes: nodeCount(flags.nodes), speakers: flags.speakers, ...router });
     if (flags.json) process.stdout.write(`${JSON.stringify(summarize(state), null, 2)}\n`);
     else {
       progress(`lab is up: apiserver ${state.apiserver}`);
       progress(`use: ${state.kubectl} --kubeconfig ${state.kubeconfig} get svc -A`);
+      if (state.router) progress(`router ${state.router.kind} in ${state.router.namespace}: ${state.router.commands.sessions}`);
     }
   } catch (e) {
     fail(e);
@@ -65,6 +82,20 @@ export async function runLabAgent(flags: { nodeName: string; kubeconfig: string;
   } catch (e) {
     process.stderr.write(`ironlb lab agent: ${(e as Error).message}\n`);
     process.exit(1);
+  }
+}
+
+/** Hidden: mirrors the lab router's GoBGP RIB into the router namespace's kernel table (gobgpd installs nothing itself). */
+export async function runLabGobgpRoutes(flags: { api: string; intervalMs: string }): Promise<void> {
+  const { runGobgpRouteMirror } = await import('../lab/routers/gobgpRoutes.js');
+  const [host, port] = flags.api.split(/:(?=\d+$)/);
+  const interval = Number(flags.intervalMs);
+  if (!host || !port || !Number.isInteger(interval) || interval < 50) fail(new Error(`--api ${flags.api} --interval-ms ${flags.intervalMs}: expected HOST:PORT and at least 50 ms`));
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  try {
+    await runGobgpRouteMirror({ apiHost: host, apiPort: Number(port), intervalMs: interval, log });
+  } catch (e) {
+    fail(e);
   }
 }
 

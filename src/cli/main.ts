@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { runController } from './controllerCommand.js';
 import { runConvert } from './convertCommand.js';
 import { runSpeaker } from './speakerCommand.js';
-import { runLabAgent, runLabDemo, runLabDown, runLabStatus, runLabTunnel, runLabUp } from './labCommand.js';
+import { runLabAgent, runLabDemo, runLabDown, runLabGobgpRoutes, runLabStatus, runLabTunnel, runLabUp } from './labCommand.js';
 
 const program = new Command();
 program
@@ -53,6 +53,9 @@ lab
   .option('--no-controller', 'do not start ironlb controller')
   .option('--nodes <n>', 'nodes, each a network namespace on the lab LAN with a Node object, kubelet/kube-proxy stand-ins and a speaker (0 = control plane only, max 14)', '3')
   .option('--no-speakers', 'do not start ironlb speaker on the nodes')
+  .addOption(new Option('--router <daemon>', 'add a router namespace (192.0.2.1) running this BGP daemon, peered passively with every node, and put the client behind it; also applies BGPPeer lab-router and a BGP pool 203.0.113.0/24').choices(['bird', 'frr', 'gobgp']))
+  .option('--router-asn <asn>', 'the router\'s AS number (with --router; default 64512)', undefined)
+  .option('--node-asn <asn>', 'the nodes\' AS number in BGPPeer lab-router and the router\'s config (with --router; equal to --router-asn = iBGP; default 64513)', undefined)
   .action(runLabUp);
 lab
   .command('down')
@@ -82,6 +85,12 @@ lab
   .option('--interface <name>', 'the node\'s LAN interface', 'eth0')
   .addOption(new Option('--log-level <level>', 'log level').choices(['all', 'debug', 'info', 'warn', 'error', 'none']).default('info'))
   .action(runLabAgent);
+lab
+  .command('gobgp-routes', { hidden: true })
+  .description('mirror a gobgpd RIB into the kernel table of this namespace as ECMP routes (proto bgp); run by `lab up --router gobgp`')
+  .option('--api <host:port>', 'gobgpd gRPC API', '127.0.0.1:50051')
+  .option('--interval-ms <ms>', 'poll interval', '500')
+  .action(runLabGobgpRoutes);
 lab
   .command('tunnel', { hidden: true })
   .description('forward connections byte for byte: how node namespaces reach the API server (tcp:127.0.0.1:6443 -> unix socket -> API server)')

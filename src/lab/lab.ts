@@ -7,10 +7,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { kubeconfigYaml, removeDir, startControlPlane, stopProcesses, waitForApiserver, type Progress } from './controlPlane.js';
-import { CLIENT_ON_LINK, createLabNetwork, planLabNetwork, removeLabNetwork, restartTracked, startInNamespace, waitExecuted, type LabNetwork, type NamespacedProcess } from './network.js';
+import { CLIENT_ON_LINK, createLabNetwork, namespacePrefix, planLabNetwork, removeLabNetwork, restartTracked, startInNamespace, waitExecuted, type LabNetwork, type NamespacedProcess } from './network.js';
 import { freeLoopbackPort, isRunning, sleep, startDetached, stopProcess, tailOfLog, type TrackedProcess } from './processes.js';
 import { projectRoot } from './projectRoot.js';
+import type { RouterDaemonSpec } from './routers/types.js';
+import { ROUTER_POOL, removeRouterRuntimeDir, routerDaemonSpec, routerInfo, startLabRouter, type LabRouterInfo, type RouterKind } from './router.js';
 import { NODE_APISERVER_PORT } from './tunnel.js';
+import { parseAllDocuments } from 'yaml';
 
 export const METALLB_NAMESPACE = 'metallb-system';
 
@@ -27,6 +30,8 @@ export interface LabState {
   readonly network?: LabNetwork;
   /** Host end of the API server tunnel (a unix socket). */
   readonly apiSocket?: string;
+  /** Present with `lab up --router`. */
+  readonly router?: LabRouterInfo;
 }
 
 /** What `lab up --json` prints (architecture.md contract; fields may be added, absent parts are left out). */
@@ -35,11 +40,13 @@ export interface LabSummary {
   kubectl: string;
   apiserver: string;
   dir: string;
-  namespaces?: { switch: string; client: string; nodes: Record<string, string> };
+  namespaces?: { switch: string; client: string; nodes: Record<string, string>; router?: string };
   addresses?: { client: string[]; nodes: Record<string, string[]> };
   /** Everything about each node a test needs: namespace, LAN interface and MAC, addresses, pod ranges, kubeconfigs. */
   nodes?: Record<string, LabNodeSummary>;
   lan?: { bridge: string; cidrs: string[]; clientOnLink: string[] };
+  /** With --router: the daemon, its namespace, ASNs, addresses and the commands to query it. */
+  router?: LabRouterInfo;
   processes: { name: string; pid: number; running: boolean; log: string; netns?: string }[];
 }
 
@@ -79,15 +86,20 @@ export function summarize(state: LabState): LabSummary {
     dir: state.dir,
     ...(net
       ? {
-          namespaces: { switch: net.switchNamespace, client: net.clientNamespace, nodes: byNode((n) => n.namespace) },
+          namespaces: {
+            switch: net.switchNamespace, client: net.clientNamespace, nodes: byNode((n) => n.namespace),
+            ...(net.router ? { router: net.router.namespace } : {}),
+          },
           addresses: { client: [...net.clientAddresses], nodes: byNode((n) => [...n.addresses]) },
           nodes: byNode((n) => ({
             namespace: n.namespace, interface: n.interface, mac: n.mac, addresses: [...n.addresses], podCidrs: [...n.podCidrs],
             speakerKubeconfig: nodeFile(state.dir, n.name, 'speaker.kubeconfig'), agentKubeconfig: nodeFile(state.dir, n.name, 'agent.kubeconfig'),
           })),
-          lan: { bridge: `${net.switchNamespace}/${net.bridge}`, cidrs: [...net.lan], clientOnLink: [...CLIENT_ON_LINK] },
+          // Behind the router the client is on a link of its own: nothing of the LAN's VLAN is on-link.
+          lan: { bridge: `${net.switchNamespace}/${net.bridge}`, cidrs: [...net.lan], clientOnLink: net.router ? [] : [...CLIENT_ON_LINK] },
         }
       : {}),
+    ...(state.router ? { router: state.router } : {}),
     processes: state.processes.map((p) => ({ name: p.name, pid: p.pid, running: isRunning(p), log: p.log, ...(p.netns ? { netns: p.netns } : {}) })),
   };
 }
@@ -109,19 +121,33 @@ export interface LabUpOptions {
   nodes?: number;
   /** Start `ironlb speaker` on each node when the command exists (default true). */
   speakers?: boolean;
+  /**
+   * A router namespace running this BGP daemon, peered (passively) with every node, with the
+   * client moved behind it; also applies the default BGPPeer `lab-router` and a BGP pool for
+   * 203.0.113.0/24. Needs nodes.
+   */
+  router?: RouterKind;
+  /** The router's ASN (default 64512). */
+  routerAsn?: number;
+  /** The nodes' ASN in the default BGPPeer and the router's neighbour config (default 64513; equal to routerAsn = iBGP). */
+  nodeAsn?: number;
 }
 
 export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const { progress } = opts;
   const dir = resolve(opts.dir);
   const t0 = Date.now();
-  const network = opts.nodes ? planLabNetwork(dir, opts.nodes) : undefined; // validates --nodes before anything starts
+  if (opts.router && !opts.nodes) throw new Error(`--router ${opts.router} needs nodes to peer with: use --nodes 1 or more`);
+  const network = opts.nodes ? planLabNetwork(dir, opts.nodes, Boolean(opts.router)) : undefined; // validates --nodes before anything starts
+  // Validates the ASNs before anything starts, too.
+  const routerSpec = network && opts.router ? routerDaemonSpec(network, opts.router, opts.routerAsn, opts.nodeAsn) : undefined;
   const existing = readLabState(dir);
   if (existing) {
     if (existing.processes.every(isRunning)) {
       progress(`lab already running in ${dir}`);
       const had = existing.network?.nodes.length ?? 0;
       if (had !== (opts.nodes ?? 0)) progress(`note: it has ${had} nodes, not ${opts.nodes ?? 0}; run 'ironlb lab down' first to change that`);
+      if (existing.router?.kind !== opts.router) progress(`note: it has ${existing.router ? `router ${existing.router.kind}` : 'no router'}; run 'ironlb lab down' first to change that`);
       return existing;
     }
     progress(`lab in ${dir} is partly stopped; restarting it`);
@@ -134,6 +160,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const base: Omit<LabState, 'controllerKubeconfig' | 'processes'> = {
     dir, apiserver: cp.apiserver, kubeconfig: cp.kubeconfig, kubectl: cp.kubectl, caFile: cp.caFile,
     startedAt: new Date().toISOString(), ...(network ? { network, apiSocket } : {}),
+    ...(network && routerSpec ? { router: routerInfo(network, routerSpec) } : {}),
   };
   let controllerKubeconfig = '';
   const save = () => {
@@ -145,6 +172,10 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   try {
     progress('applying manifests: namespace, CRDs, RBAC');
     applyManifests(base);
+    if (routerSpec) {
+      progress(`applying the default BGPPeer lab-router (myASN ${routerSpec.nodeAsn}, peerASN ${routerSpec.asn}) and the BGP pool ${ROUTER_POOL}`);
+      kubectl(base, ['apply', '--server-side', '--force-conflicts', '-f', '-'], routerManifests(routerSpec.asn, routerSpec.nodeAsn));
+    }
     controllerKubeconfig = join(dir, 'controller.kubeconfig');
     const token = kubectl(base, ['-n', METALLB_NAMESPACE, 'create', 'token', 'controller', '--duration=8760h']).trim();
     writeFileSync(controllerKubeconfig, kubeconfigYaml(cp.apiserver, cp.caFile, 'system:serviceaccount:metallb-system:controller', token), { mode: 0o600 });
@@ -152,7 +183,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     // The agents take a second or two to come up; the controller and the speaker check overlap with that.
     const speakerCheck = network && opts.speakers !== false ? speakerCommandAvailable() : Promise.resolve(false);
     const agentsReady = network && apiSocket
-      ? (await startNodes({ ...base, controllerKubeconfig, processes }, network, apiSocket, cp.adminToken, processes, save, progress)).ready
+      ? (await startNodes({ ...base, controllerKubeconfig, processes }, network, apiSocket, cp.adminToken, processes, save, progress, routerSpec)).ready
       : Promise.resolve();
     agentsReady.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     if (opts.controller !== false) {
@@ -222,6 +253,7 @@ export async function labDown(dirArg: string, progress: Progress): Promise<void>
   // still runs inside them (pod servers of a crashed agent) is found through them.
   const removed = await removeLabNetwork(dir);
   if (removed.length) progress(`removed network namespaces ${removed.join(', ')}`);
+  if (removeRouterRuntimeDir(namespacePrefix(dir))) progress('removed the router\'s runtime directory');
   // Processes started before the state file listed them (an interrupted `lab up`) name a file of
   // the directory in their arguments (data dir, kubeconfig, socket).
   const strays = processesUsing(dir);
@@ -301,7 +333,7 @@ async function waitForFile(path: string, what: string, procs: readonly Namespace
  */
 async function startNodes(
   state: LabState, network: LabNetwork, apiSocket: string, adminToken: string,
-  processes: NamespacedProcess[], save: () => LabState, progress: Progress,
+  processes: NamespacedProcess[], save: () => LabState, progress: Progress, routerSpec?: RouterDaemonSpec,
 ): Promise<{ ready: Promise<void> }> {
   const { dir } = state;
   const dist = nodeScript('tunnel.js');
@@ -313,6 +345,14 @@ async function startNodes(
   if (leftovers.length) progress(`removed leftover namespaces of an earlier lab in ${dir}: ${leftovers.join(', ')}`);
   progress(`creating the lab network: switch ${network.switchNamespace}, client ${network.clientNamespace}, nodes ${network.nodes.map((n) => n.namespace).join(' ')}`);
   createLabNetwork(network);
+  if (routerSpec) {
+    progress(`starting the lab router: ${routerSpec.kind} in ${routerSpec.namespace} (AS ${routerSpec.asn}, passive towards ${network.nodes.length} node${network.nodes.length === 1 ? '' : 's'} in AS ${routerSpec.nodeAsn}); the client is behind it`);
+    try {
+      await startLabRouter(routerSpec, processes);
+    } finally {
+      save();
+    }
+  }
 
   const scheduler = join(dirname(state.kubectl), 'kube-scheduler');
   if (!existsSync(scheduler)) throw new Error(`${scheduler} is missing: run 'bash scripts/build-k8s-binaries.sh' (it builds kube-scheduler with the other binaries)`);
@@ -358,6 +398,23 @@ async function startNodes(
     await waitForFile(nodeFile(dir, n.name, 'agent.ready'), `the lab agent of ${n.name} to register its Node`, [agent], 60_000);
   })).then(() => undefined);
   return { ready };
+}
+
+/**
+ * The default BGPPeer `lab-router`, the pool 203.0.113.0/24 and its BGPAdvertisement
+ * (e2e/scenarios/lab-router/bgp.yaml), with the lab's ASNs filled in.
+ */
+export function routerManifests(routerAsn: number, nodeAsn: number): string {
+  const file = join(projectRoot(), 'e2e', 'scenarios', 'lab-router', 'bgp.yaml');
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  for (const doc of docs) {
+    if (doc.errors.length) throw new Error(`${file}: ${doc.errors[0]?.message}`);
+    if (doc.get('kind') === 'BGPPeer') {
+      doc.setIn(['spec', 'myASN'], nodeAsn);
+      doc.setIn(['spec', 'peerASN'], routerAsn);
+    }
+  }
+  return docs.map((d) => d.toString()).join('---\n');
 }
 
 /** Whether this build of ironlb has the `speaker` command (it arrives separately from the lab). */

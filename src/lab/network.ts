@@ -45,7 +45,38 @@ export interface LabNetwork {
   readonly clientAddresses: readonly [string, string];
   readonly lan: readonly [string, string];
   readonly nodes: readonly LabNodeNetwork[];
+  /**
+   * With `lab up --router`: a router namespace on the LAN, and the client moved behind it on a
+   * link of its own (so it reaches external IPs only through BGP-learned routes).
+   */
+  readonly router?: LabRouterNetwork;
 }
+
+/** The router's place in the network (router.ts runs the daemon). */
+export interface LabRouterNetwork {
+  readonly namespace: string;
+  /** Router end of the LAN (eth0, enslaved in the switch as port `router`). */
+  readonly lanInterface: string;
+  readonly lanSwitchPort: string;
+  readonly lanMac: string;
+  /** IPv4 then IPv6 on the LAN: the address speakers peer with. */
+  readonly lanAddresses: readonly [string, string];
+  /** Router end of the client link. */
+  readonly clientInterface: string;
+  readonly clientMac: string;
+  /** IPv4 then IPv6 of the router on the client link (the client's default gateways). */
+  readonly clientLinkAddresses: readonly [string, string];
+  /** The client link's prefixes, IPv4 then IPv6; nodes route them via the router. */
+  readonly clientLink: readonly [string, string];
+}
+
+/**
+ * Client link behind the router: 198.51.100.0/28 is the one /28 of 198.51.100.0/24 the pod
+ * ranges never use (node k takes 198.51.100.16k/28, k >= 1); 2001:db8:3::/64 is outside the LAN
+ * (2001:db8:1::/64) and pod (2001:db8:2::/48) ranges. 203.0.113.0/24 stays free for BGP VIPs.
+ */
+export const ROUTER_CLIENT_LINK: readonly [string, string] = ['198.51.100.0/28', '2001:db8:3::/64'];
+export const ROUTER_LAN_ADDRESSES: readonly [string, string] = ['192.0.2.1', '2001:db8:1::1'];
 
 export function nodeName(index: number): string {
   return `lab-node-${index}`;
@@ -61,8 +92,8 @@ export function podCidrsFor(index: number): [string, string] {
   return [`198.51.100.${index * 16}/28`, `2001:db8:2:${index.toString(16)}::/64`];
 }
 
-/** The lab's addressing plan; pure. */
-export function planLabNetwork(dir: string, nodeCount: number): LabNetwork {
+/** The lab's addressing plan; pure. `withRouter` moves the client behind a router namespace. */
+export function planLabNetwork(dir: string, nodeCount: number, withRouter = false): LabNetwork {
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_NODES) {
     throw new Error(`--nodes ${nodeCount}: the lab supports 1 to ${MAX_NODES} nodes (each gets a /28 of 198.51.100.0/24 for its pods)`);
   }
@@ -74,9 +105,18 @@ export function planLabNetwork(dir: string, nodeCount: number): LabNetwork {
       mac: labMac(k), addresses: [`192.0.2.${10 + k}`, `2001:db8:1::${10 + k}`], podCidrs: podCidrsFor(k),
     });
   }
-  return {
+  const base = {
     prefix, switchNamespace: `${prefix}sw`, bridge: BRIDGE, clientNamespace: `${prefix}client`, clientMac: labMac(100),
-    clientAddresses: ['192.0.2.100', '2001:db8:1::100'], lan: [LAN_IPV4, LAN_IPV6], nodes,
+    lan: [LAN_IPV4, LAN_IPV6] as const, nodes,
+  };
+  if (!withRouter) return { ...base, clientAddresses: ['192.0.2.100', '2001:db8:1::100'] };
+  return {
+    ...base,
+    clientAddresses: ['198.51.100.2', '2001:db8:3::2'],
+    router: {
+      namespace: `${prefix}rt`, lanInterface: NODE_INTERFACE, lanSwitchPort: 'router', lanMac: labMac(0xfe), lanAddresses: ROUTER_LAN_ADDRESSES,
+      clientInterface: 'eth1', clientMac: labMac(0xfd), clientLinkAddresses: ['198.51.100.1', '2001:db8:3::1'], clientLink: ROUTER_CLIENT_LINK,
+    },
   };
 }
 
@@ -107,6 +147,15 @@ const NODE_SYSCTLS = [
 const CLIENT_SYSCTLS = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'];
 // The switch is a plain L2 segment: no addresses, no IPv6 chatter of its own.
 const SWITCH_SYSCTLS = ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'];
+// The router forwards between the client link and the LAN; an L4 multipath hash spreads the
+// client's connections over the next hops of an ECMP route (the L3 default sends all of one
+// client's traffic to one node, testbed §5.1).
+const ROUTER_SYSCTLS = [
+  'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1',
+  'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv6.fib_multipath_hash_policy=1',
+  'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv6.conf.default.keep_addr_on_down=1',
+  'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0',
+];
 
 /** Runs one command; throws with the command and its stderr. */
 export function run(command: string, args: readonly string[], input?: string): string {
@@ -157,8 +206,12 @@ export function createLabNetwork(net: LabNetwork): void {
 
     addNamespace(net.clientNamespace, created);
     sysctlIn(net.clientNamespace, CLIENT_SYSCTLS);
-    attach(net, net.clientNamespace, 'client', net.clientMac, net.clientAddresses);
-    for (const cidr of CLIENT_ON_LINK) ipIn(net.clientNamespace, 'route', 'add', cidr, 'dev', NODE_INTERFACE, 'scope', 'link');
+    if (net.router) {
+      createRouterLinks(net, net.router, created);
+    } else {
+      attach(net, net.clientNamespace, 'client', net.clientMac, net.clientAddresses);
+      for (const cidr of CLIENT_ON_LINK) ipIn(net.clientNamespace, 'route', 'add', cidr, 'dev', NODE_INTERFACE, 'scope', 'link');
+    }
 
     for (const node of net.nodes) {
       addNamespace(node.namespace, created);
@@ -171,11 +224,40 @@ export function createLabNetwork(net: LabNetwork): void {
         ipIn(node.namespace, 'route', 'add', other.podCidrs[0], 'via', other.addresses[0], 'dev', NODE_INTERFACE);
         ipIn(node.namespace, '-6', 'route', 'add', other.podCidrs[1], 'via', other.addresses[1], 'dev', NODE_INTERFACE);
       }
+      // Answers to the client (behind the router) go back through the router.
+      if (net.router) {
+        ipIn(node.namespace, 'route', 'add', net.router.clientLink[0], 'via', net.router.lanAddresses[0], 'dev', NODE_INTERFACE);
+        ipIn(node.namespace, '-6', 'route', 'add', net.router.clientLink[1], 'via', net.router.lanAddresses[1], 'dev', NODE_INTERFACE);
+      }
     }
   } catch (e) {
     for (const ns of created.reverse()) spawnSync('ip', ['netns', 'del', ns]);
     throw e;
   }
+}
+
+/**
+ * The router namespace on the LAN (eth0) and the client behind it: a veth created in the router
+ * namespace whose peer lands in the client namespace as eth0; the client's default routes point
+ * at the router.
+ */
+function createRouterLinks(net: LabNetwork, rt: LabRouterNetwork, created: string[]): void {
+  addNamespace(rt.namespace, created);
+  sysctlIn(rt.namespace, ROUTER_SYSCTLS);
+  attach(net, rt.namespace, rt.lanSwitchPort, rt.lanMac, rt.lanAddresses);
+  ipIn(rt.namespace, 'link', 'add', rt.clientInterface, 'address', rt.clientMac, 'type', 'veth', 'peer', 'name', NODE_INTERFACE, 'address', net.clientMac, 'netns', net.clientNamespace);
+  ipIn(rt.namespace, 'link', 'set', rt.clientInterface, 'up');
+  ipIn(rt.namespace, 'addr', 'add', `${rt.clientLinkAddresses[0]}/${prefixLength(rt.clientLink[0])}`, 'dev', rt.clientInterface);
+  ipIn(rt.namespace, 'addr', 'add', `${rt.clientLinkAddresses[1]}/${prefixLength(rt.clientLink[1])}`, 'dev', rt.clientInterface, 'nodad');
+  ipIn(net.clientNamespace, 'link', 'set', NODE_INTERFACE, 'up');
+  ipIn(net.clientNamespace, 'addr', 'add', `${net.clientAddresses[0]}/${prefixLength(rt.clientLink[0])}`, 'dev', NODE_INTERFACE);
+  ipIn(net.clientNamespace, 'addr', 'add', `${net.clientAddresses[1]}/${prefixLength(rt.clientLink[1])}`, 'dev', NODE_INTERFACE, 'nodad');
+  ipIn(net.clientNamespace, 'route', 'add', 'default', 'via', rt.clientLinkAddresses[0], 'dev', NODE_INTERFACE);
+  ipIn(net.clientNamespace, '-6', 'route', 'add', 'default', 'via', rt.clientLinkAddresses[1], 'dev', NODE_INTERFACE);
+}
+
+function prefixLength(cidr: string): string {
+  return cidr.slice(cidr.indexOf('/') + 1);
 }
 
 /** Namespaces under `prefix` that exist now (from /run/netns via `ip netns list`). */
