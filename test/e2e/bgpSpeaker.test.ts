@@ -336,6 +336,15 @@ describe.skipIf(!root).each(['bird', 'frr'] as const)('BgpSpeaker against %s', (
   test('BFD: the router freezes, our session goes down well under the hold time', async () => {
     specs = await bfdDetects(kind, router, speaker, events, specs);
   });
+
+  test('control for graceful restart: stop() without graceful sends Cease and the router drops our route at once', async () => {
+    await established(speaker, `${kind}-v4`, 20_000); // back after the freeze
+    await routeAt(router, 'ipv4', P4A);
+    const t0 = Date.now();
+    await speaker.stop();
+    const ms = await routeGone(router, 'ipv4', P4A, 5000);
+    note(`${kind}: non-graceful stop -> route gone from the router table after ${Date.now() - t0} ms (poll ${ms} ms)`);
+  });
 });
 
 describe.skipIf(!root)('BgpSpeaker against gobgp', () => {
