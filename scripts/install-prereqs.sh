@@ -19,6 +19,8 @@ check ndisc6 ndisc6
 check bird bird2                 # BIRD 2 (bird, birdc)
 check gobgpd gobgpd              # GoBGP (gobgpd, gobgp CLI)
 [ -x /usr/lib/frr/bgpd ] || need_pkgs+=(frr)   # FRR (zebra, bgpd, bfdd, vtysh); daemons run as user frr
+# OVSDB client tests (src/ovsdb): a real ovsdb-server plus ovs-vsctl/ovsdb-tool; no ovs-vswitchd or kernel module needed.
+check ovsdb-server openvswitch-switch
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
