@@ -1,9 +1,11 @@
 import { loadKubeConfig } from '../k8s/client.js';
+import { startCpuProfileFromEnv } from './cpuProfile.js';
 import { serveMetrics } from './metricsServer.js';
 import { makeLogger } from '../log.js';
 import { L2Announcer } from '../speaker/l2/announcer.js';
 import { makeLiveness } from '../speaker/livenessFactory.js';
 import { SpeakerMetrics } from '../speaker/metrics.js';
+import { BgpMetrics, BgpSpeaker } from '../speaker/bgp/bgpSpeaker.js';
 import { Speaker } from '../speaker/speaker.js';
 
 export interface SpeakerFlags {
@@ -22,6 +24,7 @@ export interface SpeakerFlags {
 }
 
 export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
+  startCpuProfileFromEnv('speaker');
   const nodeName = flags.nodeName ?? process.env.METALLB_NODE_NAME;
   if (!nodeName) {
     process.stderr.write('ironlb speaker: the node name is missing: pass --node-name or set METALLB_NODE_NAME (the DaemonSet sets it from spec.nodeName)\n');
@@ -34,7 +37,11 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
     ...(flags.excludeInterfaces !== undefined ? { excludeInterfaces: flags.excludeInterfaces.split(',').filter(Boolean) } : {}),
   });
   const metrics = new SpeakerMetrics(() => announcer.counters());
-  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics });
+  const bgp = new BgpSpeaker({
+    nodeName, log: log.child({ protocol: 'bgp' }), metrics: new BgpMetrics(metrics.registry),
+    onStateChange: (peer, state, reason) => log.info({ peer, state, reason }, 'BGP session state'),
+  });
+  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics }, bgp);
   serveMetrics(metrics.registry, flags.metricsHost, Number(flags.metricsPort), log);
   let stopping = false;
   const shutdown = async () => {

@@ -9,6 +9,7 @@ import { kubectl as labKubectl, labDown, labUp, readLabState, restartLabProcess,
 import { runIn } from '../../src/lab/network.js';
 import { sleep } from '../../src/lab/processes.js';
 import { waitFor } from './harness.js';
+import { solicitedNodeMulticastIp } from '../../src/speaker/l2/ndp.js';
 
 const parent = mkdtempSync(join(tmpdir(), 'ironlb-l2e2e-'));
 const dir = join(parent, 'lab');
@@ -117,6 +118,12 @@ spec:
     const owner6 = await waitFor('web6 ServiceL2Status', () => l2Owner('web6'));
     expect(neighMac(v4!)).toBe(macOf(owner4));
     expect(neighMac(v6!)).toBe(macOf(owner6));
+    // The owner joined the VIP's solicited-node group at the IP layer too (MLD reports for snooping switches).
+    const group = solicitedNodeMulticastIp(v6!);
+    expect(runIn(nsOf(owner6), 'ip', ['-6', 'maddr', 'show', 'dev', 'eth0'])).toContain(group);
+    for (const other of lab.network!.nodes.filter((n) => n.name !== owner6)) {
+      expect(runIn(other.namespace, 'ip', ['-6', 'maddr', 'show', 'dev', 'eth0'])).not.toContain(group);
+    }
     const events = json(['-n', 'default', 'get', 'events', '--field-selector', 'involvedObject.name=web4']).items as any[];
     expect(events.some((e) => e.reason === 'nodeAssigned' && (e.note ?? e.message).includes(owner4))).toBe(true);
   });

@@ -6,11 +6,12 @@
 // one AF_PACKET socket per interface and protocol, rescans interfaces every 10 s, and never
 // lets a frame (however malformed) or a failing send escape as an exception.
 import { canonicalIp, ipFamily } from '../../net/address.js';
+import { Ipv6GroupMembership } from '../../net/ipv6GroupMembership.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, type FrameSocket, PacketSocket, type PacketSocketOptions, PacketType } from '../../net/packetSocket.js';
 import { buildArpReply, buildGratuitousArp, parseArpRequest } from './arp.js';
 import { formatMac, isBroadcastMac, macEquals, parseMac } from './ethernet.js';
 import { compileExclusions, DEFAULT_EXCLUDED_INTERFACE_PATTERNS, interfaceEligibility, type NetInterface, readInterfaces } from './interfaces.js';
-import { buildNeighborSolicitation, buildSolicitedNeighborAdvertisement, buildUnsolicitedNeighborAdvertisement, parseNeighborSolicitation, solicitedNodeMulticastMac } from './ndp.js';
+import { buildNeighborSolicitation, buildSolicitedNeighborAdvertisement, buildUnsolicitedNeighborAdvertisement, parseNeighborSolicitation, solicitedNodeMulticastIp, solicitedNodeMulticastMac } from './ndp.js';
 
 /** Interfaces an IP may be answered on: the union of the L2Advertisements' `interfaces`, or all. */
 export type AnnouncedInterfaces = readonly string[] | 'all';
@@ -59,7 +60,16 @@ export interface L2AnnouncerOptions {
   /** Seams for tests: interface listing, socket factory and monotonic clock (ms). */
   readonly listInterfaces?: () => readonly NetInterface[];
   readonly openSocket?: (ifname: string, options: PacketSocketOptions) => FrameSocket;
+  /** IP-layer group joins (MLD reports); default real sockets, none when openSocket is a test fake. */
+  readonly ipv6Groups?: ((ifname: string) => IpGroupJoiner) | null;
   readonly now?: () => number;
+}
+
+/** What #syncMulticast needs of an IP-layer membership (Ipv6GroupMembership). */
+export interface IpGroupJoiner {
+  join(group: string): void;
+  leave(group: string): void;
+  close(): void;
 }
 
 interface IpState {
@@ -73,6 +83,8 @@ interface IpState {
   timer: ReturnType<typeof setTimeout> | undefined;
   /** 33:33:ff:xx:xx:xx for IPv6, undefined for IPv4. */
   readonly groupMac: string | undefined;
+  /** ff02::1:ffxx:xxxx for IPv6 (one-to-one with groupMac). */
+  readonly groupIp: string | undefined;
 }
 
 interface Responder {
@@ -80,8 +92,10 @@ interface Responder {
   readonly mac: Uint8Array;
   arp: FrameSocket | undefined;
   ndp: FrameSocket | undefined;
-  /** Solicited-node groups joined on `ndp`, with how many announced IPs need each. */
+  /** Solicited-node groups (by MAC) joined on `ndp`, with how many announced IPs need each. */
   groups: Map<string, number>;
+  /** The same groups joined at the IP layer, so the kernel sends MLD reports. */
+  ipGroups: IpGroupJoiner | undefined;
 }
 
 interface MutableCounters {
@@ -116,6 +130,7 @@ export class L2Announcer {
   readonly #log: L2Logger;
   readonly #listInterfaces: () => readonly NetInterface[];
   readonly #openSocket: (ifname: string, options: PacketSocketOptions) => FrameSocket;
+  readonly #ipv6Groups: ((ifname: string) => IpGroupJoiner) | null;
   readonly #now: () => number;
   readonly #ips = new Map<string, IpState>();
   readonly #responders = new Map<string, Responder>();
@@ -134,6 +149,7 @@ export class L2Announcer {
     this.#log = options.logger ?? NO_LOG;
     this.#listInterfaces = options.listInterfaces ?? (() => readInterfaces());
     this.#openSocket = options.openSocket ?? ((ifname, o) => PacketSocket.open(ifname, o));
+    this.#ipv6Groups = options.ipv6Groups !== undefined ? options.ipv6Groups : options.openSocket ? null : (ifname) => new Ipv6GroupMembership(ifname);
     this.#now = options.now ?? (() => performance.now());
     warmUpCodecs();
     this.rescan();
@@ -189,6 +205,7 @@ export class L2Announcer {
         const state: IpState = {
           ip, family: d.family, interfaces: d.interfaces, interfacesKey: key, windowEndsAt: 0, timer: undefined,
           groupMac: d.family === 6 ? formatMac(solicitedNodeMulticastMac(ip)) : undefined,
+          groupIp: d.family === 6 ? solicitedNodeMulticastIp(ip) : undefined,
         };
         this.#ips.set(ip, state);
         toAnnounce.push(state);
@@ -229,7 +246,7 @@ export class L2Announcer {
         r = undefined;
       }
       if (!r) {
-        r = { iface, mac, arp: undefined, ndp: undefined, groups: new Map() };
+        r = { iface, mac, arp: undefined, ndp: undefined, groups: new Map(), ipGroups: undefined };
         this.#responders.set(iface.name, r);
       }
       r.iface = iface;
@@ -393,7 +410,11 @@ export class L2Announcer {
   #closeSocket(r: Responder, kind: 'arp' | 'ndp'): void {
     const socket = r[kind];
     r[kind] = undefined;
-    if (kind === 'ndp') r.groups = new Map();
+    if (kind === 'ndp') {
+      r.groups = new Map();
+      r.ipGroups?.close();
+      r.ipGroups = undefined;
+    }
     try {
       socket?.close();
     } catch (e) {
@@ -412,11 +433,22 @@ export class L2Announcer {
     for (const r of this.#responders.values()) {
       if (!r.ndp) continue;
       const want = new Map<string, number>();
+      const ipOfGroup = new Map<string, string>();
       for (const state of this.#ips.values()) {
-        if (state.groupMac && this.#allowed(state, r)) want.set(state.groupMac, (want.get(state.groupMac) ?? 0) + 1);
+        if (!state.groupMac || !this.#allowed(state, r)) continue;
+        want.set(state.groupMac, (want.get(state.groupMac) ?? 0) + 1);
+        if (state.groupIp) ipOfGroup.set(state.groupMac, state.groupIp);
+      }
+      if (want.size > 0 && !r.ipGroups && this.#ipv6Groups) {
+        try {
+          r.ipGroups = this.#ipv6Groups(r.iface.name);
+        } catch (e) {
+          this.#log.warn({ interface: r.iface.name, err: (e as Error).message }, 'layer2: cannot open the socket for MLD group joins; NS may not reach us through MLD-snooping switches');
+        }
       }
       for (const group of r.groups.keys()) {
         if (want.has(group)) continue;
+        this.#ipGroupChange(r, 'leave', solicitedIpOfMac(group));
         try {
           r.ndp.dropMulticast(group);
         } catch (e) {
@@ -432,9 +464,20 @@ export class L2Announcer {
             this.#log.warn({ interface: r.iface.name, group, err: (e as Error).message }, 'layer2: joining the solicited-node group failed');
             continue;
           }
+          this.#ipGroupChange(r, 'join', ipOfGroup.get(group));
         }
         r.groups.set(group, users);
       }
+    }
+  }
+
+  #ipGroupChange(r: Responder, change: 'join' | 'leave', groupIp: string | undefined): void {
+    if (!r.ipGroups || !groupIp) return;
+    try {
+      if (change === 'join') r.ipGroups.join(groupIp);
+      else r.ipGroups.leave(groupIp);
+    } catch (e) {
+      this.#log.warn({ interface: r.iface.name, group: groupIp, err: (e as Error).message }, `layer2: MLD ${change} failed`);
     }
   }
 
@@ -467,4 +510,10 @@ export class L2Announcer {
   #assertOpen(method: string): void {
     if (this.#closed) throw new Error(`L2Announcer.${method}: the announcer is closed`);
   }
+}
+
+/** 33:33:ff:xx:yy:zz -> ff02::1:ffxx:yyzz (the solicited-node group a multicast MAC stands for). */
+function solicitedIpOfMac(mac: string): string | undefined {
+  const m = /^33:33:ff:([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(mac);
+  return m ? canonicalIp(`ff02::1:ff${m[1]}:${m[2]}${m[3]}`) ?? undefined : undefined;
 }
