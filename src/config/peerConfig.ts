@@ -94,9 +94,6 @@ function warnUnimplemented(obj: ParsedObject<BGPPeerSpec>, problems: ConfigProbl
   if (s.localASN !== undefined) {
     warn('spec.localASN', `localASN is accepted for MetalLB compatibility, but ${UNIMPLEMENTED_HINT}: the session uses myASN; remove the field to silence this warning`);
   }
-  if (s.enableGracefulRestart === true) {
-    warn('spec.enableGracefulRestart', `graceful restart is accepted for MetalLB compatibility, but ${UNIMPLEMENTED_HINT}: routes are withdrawn when the speaker restarts`);
-  }
   if (s.connectTime !== undefined) {
     warn('spec.connectTime', `connectTime is accepted for MetalLB compatibility, but ${UNIMPLEMENTED_HINT}: the speaker's own connect timeout is used`);
   }

@@ -13,7 +13,8 @@ export class SpeakerMetrics {
   readonly configStale = new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: '1 if running on a stale configuration, because the latest config failed to load.', registers: [this.registry] });
   readonly updates = new Counter({ name: 'metallb_k8s_client_updates_total', help: 'Number of k8s object updates that have been processed.', registers: [this.registry] });
   private readonly announced = new Gauge({ name: 'metallb_speaker_announced', help: 'Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged.', labelNames: ['service', 'protocol', 'node', 'ip'], registers: [this.registry] });
-  private announcedKeys = new Set<string>();
+  /** Series currently set, per protocol. */
+  private readonly announcedKeys = new Map<string, Set<string>>();
 
   constructor(layer2: () => ReadonlyMap<string, Layer2Counters>) {
     const reg = this.registry;
@@ -30,17 +31,19 @@ export class SpeakerMetrics {
     perIp('metallb_layer2_gratuitous_sent', 'Number of gratuitous layer2 packets sent for owned IPs', (c) => c.gratuitousSent);
   }
 
-  /** Replaces the announced set; series of withdrawn IPs are deleted (MetalLB #1972: no stale series). */
-  setAnnounced(node: string, services: readonly { service: string; ips: readonly string[] }[]): void {
+  /** Replaces one protocol's announced set; series of withdrawn IPs are deleted (MetalLB #1972: no stale series). */
+  setAnnounced(node: string, protocol: 'layer2' | 'bgp', services: readonly { service: string; ips: readonly string[] }[]): void {
     const next = new Set<string>();
+    const previous = this.announcedKeys.get(protocol) ?? new Set<string>();
     for (const s of services) {
       for (const ip of s.ips) {
-        const labels = { service: s.service, protocol: 'layer2', node, ip };
-        next.add(JSON.stringify(labels));
-        this.announced.set(labels, 1);
+        const labels = { service: s.service, protocol, node, ip };
+        const key = JSON.stringify(labels);
+        next.add(key);
+        if (!previous.has(key)) this.announced.set(labels, 1);
       }
     }
-    for (const k of this.announcedKeys) if (!next.has(k)) this.announced.remove(JSON.parse(k) as Record<string, string>);
-    this.announcedKeys = next;
+    for (const k of previous) if (!next.has(k)) this.announced.remove(JSON.parse(k) as Record<string, string>);
+    this.announcedKeys.set(protocol, next);
   }
 }

@@ -16,12 +16,23 @@ import { announcementsFor, type InterfaceChoice, type ServiceSnapshot } from './
 import type { EndpointFacts, NodeFacts } from './election.js';
 import type { Liveness } from './liveness.js';
 import type { SpeakerMetrics } from './metrics.js';
-import { L2_STATUS, ServiceStatusWriter, type StatusExtra } from './serviceStatusWriter.js';
+import { BGP_STATUS, L2_STATUS, ServiceStatusWriter, type StatusExtra } from './serviceStatusWriter.js';
+import { bgpAnnouncementsFor } from './bgpAnnouncements.js';
+import { peerSessionSpecs } from './bgpPeerSpecs.js';
+import type { PeerSessionSpec } from './bgp/peerSession.js';
+import type { DesiredRib } from './bgp/ribOut.js';
 
 /** What the speaker needs from the layer-2 data path (src/speaker/l2/announcer.ts). */
 export interface L2DataPath {
   setAnnouncements(byIp: ReadonlyMap<string, { interfaces: InterfaceChoice }>): void;
   close(): void;
+}
+
+/** What the speaker needs of the BGP sessions (src/speaker/bgp/bgpSpeaker.ts). */
+export interface BgpControlPath {
+  setPeers(specs: readonly PeerSessionSpec[]): void;
+  setDesired(peerName: string, rib: DesiredRib): void;
+  stop(opts?: { graceful?: boolean }): Promise<void>;
 }
 
 export interface SpeakerOptions {
@@ -48,11 +59,14 @@ export class Speaker {
   /** Set once the membership view is good enough to act on (see start()). */
   private started = false;
   private running = false;
-  private readonly announcedServices = new Map<string, string>(); // service -> ips text
+  /** Per protocol: service -> its announced IPs as text, from the last pass. */
+  private readonly announcedServices = new Map<'layer2' | 'bgp', Map<string, string>>();
+  private bgpPeersText = '';
+  private readonly bgpStatuses: ServiceStatusWriter | undefined;
   private liveness: Liveness | undefined;
   private readonly log: Logger;
 
-  constructor(kc: KubeConfig, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions) {
+  constructor(kc: KubeConfig, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions, private readonly bgp?: BgpControlPath) {
     this.log = opts.log;
     this.events = new EventRecorder(kc, 'metallb-speaker', `ironlb-speaker-${opts.nodeName}`, this.log);
     const core = kc.makeApiClient(CoreV1Api);
@@ -68,6 +82,11 @@ export class Speaker {
     this.l2Statuses = new ServiceStatusWriter(kc, {
       kind: L2_STATUS, namespace: opts.namespace, nodeName: opts.nodeName, log: this.log, onWrite: () => opts.metrics?.updates.inc(),
     });
+    if (bgp) {
+      this.bgpStatuses = new ServiceStatusWriter(kc, {
+        kind: BGP_STATUS, namespace: opts.namespace, nodeName: opts.nodeName, log: this.log, onWrite: () => opts.metrics?.updates.inc(),
+      });
+    }
     this.config = new ConfigSource(kc, opts.namespace, this.log, () => {
       this.configDirty = true;
       this.schedule();
@@ -82,9 +101,9 @@ export class Speaker {
   /** Liveness may depend on the config (the memberlist Secret), so it is attached after the caches sync. */
   async start(makeLiveness: (speaker: Speaker) => Promise<Liveness>): Promise<void> {
     this.running = true;
-    for (const r of [this.services, this.slices, this.l2Statuses]) r.start();
+    for (const r of [this.services, this.slices, this.l2Statuses, ...(this.bgpStatuses ? [this.bgpStatuses] : [])]) r.start();
     this.config.start();
-    await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.config.synced()]);
+    await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.bgpStatuses?.synced, this.config.synced()]);
     this.liveness = await makeLiveness(this);
     this.liveness.onChange(() => this.schedule());
     // Do not announce before knowing who else is alive: a speaker that believes it is alone,
@@ -112,13 +131,15 @@ export class Speaker {
 
   /** SIGTERM: leave the gossip first so the other speakers take over without waiting to detect it. */
   async shutdown(): Promise<void> {
-    await this.liveness?.leave?.();
+    // BGP: close without a NOTIFICATION, so graceful-restart peers keep our routes while we restart.
+    await Promise.all([this.liveness?.leave?.(), this.bgp?.stop({ graceful: true })]);
     this.stop();
   }
 
   stop(): void {
     this.running = false;
-    for (const r of [this.services, this.slices, this.l2Statuses]) r.stop();
+    for (const r of [this.services, this.slices, this.l2Statuses, ...(this.bgpStatuses ? [this.bgpStatuses] : [])]) r.stop();
+    void this.bgp?.stop();
     this.config.stop();
     this.liveness?.stop();
     this.dataPath.close();
@@ -191,12 +212,14 @@ export class Speaker {
     if (this.configDirty) this.reloadConfig();
     const config = this.currentConfig;
     if (!config || !this.liveness) return;
-    // A stale view (we just stalled or joined) must not move IPs: keep what we announce until
-    // the membership has re-synced; its change event brings us back here.
-    if (this.liveness.stale?.()) return;
     const nodes = this.nodes().map(nodeFacts);
     const endpointsByService = this.endpointIndex();
     const services = this.services.list().filter((s) => s.spec?.type === 'LoadBalancer' && isHandledByUs(s, this.opts.lbClass)).map((s) => this.serviceSnapshot(s, endpointsByService));
+    // BGP does not use the membership (MetalLB 4.9): it goes on while the view is stale.
+    if (this.bgp) this.reconcileBgp(config, services, nodes, this.bgp);
+    // A stale view (we just stalled or joined) must not move IPs: keep what we announce until
+    // the membership has re-synced; its change event brings us back here.
+    if (this.liveness.stale?.()) return;
     const result = announcementsFor(this.opts.nodeName, {
       config, services, nodes, aliveNodes: this.liveness.alive(), ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     });
@@ -204,24 +227,56 @@ export class Speaker {
 
     const nowAnnounced = new Map<string, { ips: readonly string[]; interfaces: InterfaceChoice }>();
     for (const d of result.decisions) if (d.announce) nowAnnounced.set(d.service, d.announce);
-    for (const [key, a] of nowAnnounced) {
-      const ipsText = a.ips.join(',');
-      if (this.announcedServices.get(key) !== ipsText) {
-        const [namespace, name] = key.split('/') as [string, string];
-        this.events.record({ apiVersion: 'v1', kind: 'Service', namespace, name, uid: this.services.get(key)?.metadata?.uid },
-          { type: 'Normal', reason: 'nodeAssigned', message: `announcing from node "${this.opts.nodeName}" with protocol "layer2"` });
-        this.log.info({ service: key, ips: a.ips }, 'announcing');
-      }
-    }
-    for (const key of this.announcedServices.keys()) {
-      if (!nowAnnounced.has(key)) this.log.info({ service: key, reason: result.decisions.find((d) => d.service === key)?.reason ?? 'serviceDeleted' }, 'withdrawing');
-    }
-    this.announcedServices.clear();
-    for (const [key, a] of nowAnnounced) this.announcedServices.set(key, a.ips.join(','));
-    this.opts.metrics?.setAnnounced(this.opts.nodeName, [...nowAnnounced].map(([service, a]) => ({ service, ips: a.ips })));
+    this.noteAnnounced('layer2', nowAnnounced, (key) => result.decisions.find((d) => d.service === key)?.reason);
     const desiredStatus = new Map<string, StatusExtra>();
     for (const [key, a] of nowAnnounced) desiredStatus.set(key, a.interfaces === 'all' ? {} : { interfaces: a.interfaces.map((name) => ({ name })) });
     this.l2Statuses.setDesired(desiredStatus);
+  }
+
+  /** Sessions for the peers selected for this node, each with its merged routes, and one ServiceBGPStatus per advertised Service. */
+  private reconcileBgp(config: Config, services: readonly ServiceSnapshot[], nodes: readonly NodeFacts[], bgp: BgpControlPath): void {
+    const result = bgpAnnouncementsFor(this.opts.nodeName, { config, services, nodes, ignoreExcludeLabel: this.opts.ignoreExcludeLabel });
+    const { specs, skipped } = peerSessionSpecs(result.peers, config);
+    const specsText = JSON.stringify(specs);
+    if (specsText !== this.bgpPeersText) {
+      try {
+        bgp.setPeers(specs);
+        this.bgpPeersText = specsText;
+        for (const s of skipped) this.log.warn({ peer: s.peer, reason: s.reason }, 'BGPPeer selected for this node gets no session');
+        this.log.info({ peers: specs.map((p) => `${p.name} (${p.peerAddress}:${p.peerPort})`) }, 'BGP sessions configured');
+      } catch (e) {
+        // Invalid session settings: keep the sessions we have (the last good configuration).
+        this.log.error({ err: (e as Error).message }, 'BGP peers rejected; keeping the current sessions');
+      }
+    }
+    for (const p of specs) bgp.setDesired(p.name, result.ribByPeer.get(p.name) ?? new Map());
+    const nowAdvertised = new Map<string, { ips: readonly string[] }>();
+    const desiredStatus = new Map<string, StatusExtra>();
+    const ipsOf = new Map(services.map((s) => [s.key, s.ingressIps]));
+    for (const d of result.decisions) {
+      if (!d.advertise || d.advertise.peers.length === 0) continue;
+      nowAdvertised.set(d.service, { ips: ipsOf.get(d.service) ?? [] });
+      desiredStatus.set(d.service, { peers: [...d.advertise.peers] });
+    }
+    this.noteAnnounced('bgp', nowAdvertised, (key) => result.decisions.find((d) => d.service === key)?.reason);
+    this.bgpStatuses?.setDesired(desiredStatus);
+  }
+
+  /** Events, logs and the announced gauge for what changed in one protocol since the last pass. */
+  private noteAnnounced(protocol: 'layer2' | 'bgp', now: ReadonlyMap<string, { ips: readonly string[] }>, reasonOf: (service: string) => string | undefined): void {
+    const before = this.announcedServices.get(protocol) ?? new Map<string, string>();
+    for (const [key, a] of now) {
+      if (before.get(key) === a.ips.join(',')) continue;
+      const [namespace, name] = key.split('/') as [string, string];
+      this.events.record({ apiVersion: 'v1', kind: 'Service', namespace, name, uid: this.services.get(key)?.metadata?.uid },
+        { type: 'Normal', reason: 'nodeAssigned', message: `announcing from node "${this.opts.nodeName}" with protocol "${protocol}"` });
+      this.log.info({ service: key, ips: a.ips, protocol }, 'announcing');
+    }
+    for (const key of before.keys()) {
+      if (!now.has(key)) this.log.info({ service: key, protocol, reason: reasonOf(key) ?? 'serviceDeleted' }, 'withdrawing');
+    }
+    this.announcedServices.set(protocol, new Map([...now].map(([key, a]) => [key, a.ips.join(',')])));
+    this.opts.metrics?.setAnnounced(this.opts.nodeName, protocol, [...now].map(([service, a]) => ({ service, ips: a.ips })));
   }
 
   /** Endpoints by "namespace/service", built once per pass from all EndpointSlices. */

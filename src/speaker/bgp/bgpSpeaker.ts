@@ -148,7 +148,15 @@ export class BgpSpeaker {
   }
 
   /** Ends every session. graceful: no NOTIFICATION, so graceful-restart peers keep our routes while we come back. */
-  async stop(opts: { graceful?: boolean } = {}): Promise<void> {
+  stop(opts: { graceful?: boolean } = {}): Promise<void> {
+    // The first stop decides graceful or not; later calls wait for it.
+    this.stopDone ??= this.stopOnce(opts);
+    return this.stopDone;
+  }
+
+  private stopDone: Promise<void> | undefined;
+
+  private async stopOnce(opts: { graceful?: boolean }): Promise<void> {
     this.stopped = true;
     const graceful = opts.graceful ?? false;
     const all = [...this.sessions.values()].map((r) => r.session.stop(graceful));
