@@ -23,6 +23,18 @@ program
   .option('--metrics-port <port>', 'port of the Prometheus /metrics endpoint (0 disables)', '7472')
   .option('--metrics-host <host>', 'address the metrics endpoint binds', '127.0.0.1')
   .option('--ml-secret-name <name>', 'Secret with the speakers\' gossip key, created if missing ("" = do not create)', 'memberlist')
+  .option('--webhook-port <port>', 'serve the validating admission webhook (HTTPS) on this port; the manifests use 9443 (0 disables)', '0')
+  .option('--webhook-host <host>', 'address the webhook binds', '0.0.0.0')
+  .option('--webhook-secret <name>', 'Secret holding the webhook CA and serving certificate (created and rotated unless --disable-cert-rotation)', 'metallb-webhook-cert')
+  .option('--cert-service-name <name>', 'Service the API server calls the webhook through (the certificate names <name>.<namespace>.svc)', 'metallb-webhook-service')
+  .option('--webhook-configuration <name>', 'ValidatingWebhookConfiguration whose caBundle is kept up to date', 'metallb-webhook-configuration')
+  .option('--webhook-cert-ip <ip>', 'also name this IP in the serving certificate (repeat; e.g. 127.0.0.1 when the API server calls https://127.0.0.1)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--disable-cert-rotation', 'use the certificate in --webhook-secret as it is (managed by someone else); never write it or the caBundle')
+  .option('--leader-elect', 'run only while holding the Lease --leader-elect-lease-name (for more than one replica); the manifests turn it on')
+  .option('--leader-elect-lease-name <name>', 'Lease (in --namespace) the replicas compete for', 'ironlb-controller')
+  .option('--leader-elect-lease-duration <seconds>', 'how long a standby waits after the last renewal it saw before taking over', '15')
+  .option('--leader-elect-renew-deadline <seconds>', 'a leader that could not renew for this long exits', '10')
+  .option('--leader-elect-retry-period <seconds>', 'interval between lease attempts', '2')
   .action(runController);
 
 program

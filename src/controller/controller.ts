@@ -6,7 +6,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Allocator } from '../allocator/allocator.js';
-import { parseConfig } from '../config/index.js';
+import { parseConfig, type ConfigResources } from '../config/index.js';
 import { formatConfigError, type Config, type ConfigError } from '../config/model.js';
 import { apiStatusCode, describeApiError } from '../k8s/client.js';
 import { CONFIG_KINDS, ConfigSource, METALLB_GROUP } from '../k8s/configSource.js';
@@ -82,14 +82,36 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    this.running = true;
+    await this.startCaches();
+    await this.startReconciling();
+  }
+
+  /**
+   * Watches only: nothing is written. A standby replica (leader election) stays here, caches
+   * warm, and the webhook reads configResources() from them.
+   */
+  async startCaches(): Promise<void> {
     this.services.start();
     this.namespaces.start();
     this.config.start();
     await Promise.all([this.services.synced, this.namespaces.synced, this.config.synced()]);
-    await this.ensureMemberlistSecret();
     this.log.info({ services: this.services.list().length }, 'caches synced');
+  }
+
+  /**
+   * Starts writing (only the leader does). The first pass is a restart's: the allocator is
+   * rebuilt from the Services' current status, assigned ones first, so taking over writes
+   * nothing when nothing changed.
+   */
+  async startReconciling(): Promise<void> {
+    this.running = true;
+    await this.ensureMemberlistSecret();
     void this.loop();
+  }
+
+  /** The configuration objects as the caches hold them now (the webhook validates against them). */
+  configResources(): ConfigResources {
+    return this.config.snapshot().resources;
   }
 
   /**
