@@ -20,7 +20,7 @@ export function nativeParts(dir = MANIFESTS_DIR) {
     .filter((f) => f.endsWith('.yaml'))
     .sort()
     .map((f) => `crds/${f}`);
-  return ['namespace.yaml', ...crds, 'rbac.yaml', 'excludel2.yaml', 'controller.yaml', 'speaker.yaml'];
+  return ['namespace.yaml', ...crds, 'rbac.yaml', 'excludel2.yaml', 'webhook.yaml', 'controller.yaml', 'speaker.yaml'];
 }
 
 /** Identity of an object as the API server sees it (group, kind, namespace, name). */

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 // @ts-expect-error -- plain ESM build script without type declarations
 import { buildNativeManifest, MANIFESTS_DIR, NATIVE_BUNDLE, nativeParts } from '../../manifests/build.mjs';
+import { WEBHOOK_PATHS } from '../../src/webhook/server.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -415,6 +416,8 @@ const NEEDED: Record<'controller' | 'speaker', NeededRule[]> = {
     { group: '', resource: 'secrets', verbs: ['create', 'get', 'list', 'watch', 'update'], scope: NAMESPACE }, // memberlist key
     { group: '', resource: 'configmaps', verbs: READ, scope: NAMESPACE }, // legacy ConfigMap "config"
     { group: 'apps', resource: 'deployments', verbs: ['get'], scope: NAMESPACE }, // owner of the memberlist Secret
+    { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verbs: ['get', 'patch'], scope: 'cluster' }, // caBundle
+    { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], scope: NAMESPACE }, // leader election
   ],
   speaker: [
     { group: '', resource: 'services', verbs: READ, scope: 'cluster' },
@@ -587,7 +590,7 @@ describe('workloads', () => {
     expect(allDocs.some(({ doc }) => doc.kind === 'ServiceAccount' && obj(doc.metadata, 'metadata').name === sa)).toBe(true);
   });
 
-  it('the controller is one unprivileged replica', () => {
+  it('the controller is one unprivileged replica with leader election and the webhook', () => {
     const d = workload('Deployment');
     expect(obj(d.metadata, 'metadata').name).toBe('controller');
     expect(obj(d.spec, 'spec').replicas).toBe(1);
@@ -596,14 +599,19 @@ describe('workloads', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
     const c = onlyContainer(d);
     expect(c.image).toBe('ghcr.io/ironlb/ironlb:0.1.0');
-    expect(c.args).toEqual(['controller', '--metrics-host=0.0.0.0']); // metrics + probes reachable from the kubelet
+    // metrics + probes reachable from the kubelet; webhook on 9443; leader election so 2 replicas are safe
+    expect(c.args).toEqual(['controller', '--metrics-host=0.0.0.0', '--webhook-port=9443', '--leader-elect']);
+    expect(arr(c.env, 'env')).toContainEqual({ name: 'METALLB_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
     expect(c.securityContext).toMatchObject({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     });
     expect(obj(c.securityContext, 'securityContext').capabilities).not.toHaveProperty('add');
-    expect(c.ports).toEqual([{ name: 'monitoring', containerPort: 7472, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([
+      { name: 'monitoring', containerPort: 7472, protocol: 'TCP' },
+      { name: 'webhook', containerPort: 9443, protocol: 'TCP' },
+    ]);
   });
 
   it('the speaker runs on every node in the host network with NET_RAW and NET_ADMIN', () => {
@@ -659,6 +667,9 @@ describe('one-file install', () => {
     expect(count('ConfigMap')).toBe(1);
     expect(count('Deployment')).toBe(1);
     expect(count('DaemonSet')).toBe(1);
+    expect(count('Service')).toBe(1); // metallb-webhook-service
+    expect(count('ValidatingWebhookConfiguration')).toBe(1);
+    expect(count('Secret')).toBe(1); // metallb-webhook-cert, filled by the controller
     expect(docs).toHaveLength(allDocs.length);
   });
 
@@ -672,5 +683,53 @@ describe('one-file install', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('validating webhook', () => {
+  const docs = readDocs('webhook.yaml');
+  const vwc = docs.find((d) => d.kind === 'ValidatingWebhookConfiguration') as Obj;
+  const service = docs.find((d) => d.kind === 'Service') as Obj;
+  const hooks = arr(vwc.webhooks, 'webhooks').map((w) => obj(w, 'webhook'));
+
+  it('has MetalLB\'s names: configuration, Service, Secret', () => {
+    expect(obj(vwc.metadata, 'metadata').name).toBe('metallb-webhook-configuration');
+    expect(obj(service.metadata, 'metadata')).toMatchObject({ name: 'metallb-webhook-service', namespace: NAMESPACE });
+    expect(docs.find((d) => d.kind === 'Secret')?.metadata).toMatchObject({ name: 'metallb-webhook-cert', namespace: NAMESPACE });
+  });
+
+  it('one webhook per configuration kind, on a path the controller serves, failing closed like MetalLB', () => {
+    const resources = hooks.map((h) => String(arr(obj(arr(h.rules, 'rules')[0], 'rule').resources, 'resources')[0])).sort();
+    expect(resources).toEqual(['bfdprofiles', 'bgpadvertisements', 'bgppeers', 'communities', 'ipaddresspools', 'l2advertisements']);
+    const paths = hooks.map((h) => String(obj(obj(h.clientConfig, 'clientConfig').service, 'service').path));
+    expect([...paths].sort()).toEqual([...(WEBHOOK_PATHS as readonly string[])].sort());
+    for (const h of hooks) {
+      expect(h).toMatchObject({ admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 10 });
+      expect(obj(obj(h.clientConfig, 'clientConfig').service, 'service')).toMatchObject({ name: 'metallb-webhook-service', namespace: NAMESPACE });
+      const rule = obj(arr(h.rules, 'rules')[0], 'rule');
+      expect(rule.apiGroups).toEqual([GROUP]);
+      // The rule's version must be one the CRD serves.
+      const kind = [...crds.entries()].find(([, c]) => obj(obj(c.spec, 'spec').names, 'names').plural === arr(rule.resources, 'resources')[0])?.[0] as string;
+      for (const v of arr(rule.apiVersions, 'apiVersions')) expect(versionOf(kind, String(v)).served).toBe(true);
+      const ops = arr(rule.operations, 'operations');
+      expect(ops).toEqual(expect.arrayContaining(['CREATE', 'UPDATE']));
+      // Only a BFDProfile's deletion is judged (in use by a peer); pools, peers, ads delete freely.
+      expect(ops.includes('DELETE')).toBe(kind === 'BFDProfile');
+    }
+  });
+
+  it('the Service reaches the controller pods\' webhook port', () => {
+    const d = workload('Deployment');
+    const podLabels = obj(obj(obj(obj(d.spec, 'spec').template, 'template').metadata, 'metadata').labels, 'labels');
+    const spec = obj(service.spec, 'spec');
+    expect(podLabels).toMatchObject(obj(spec.selector, 'selector'));
+    const port = obj(arr(spec.ports, 'ports')[0], 'port');
+    expect(port.port).toBe(443);
+    const c = onlyContainer(d);
+    const target = arr(c.ports, 'ports').map((p) => obj(p, 'port')).find((p) => p.name === port.targetPort);
+    expect(target?.containerPort).toBe(9443);
+    expect(c.args).toContain(`--webhook-port=${String(target?.containerPort)}`);
   });
 });
