@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { defaultLabDir, kubectl, labDown, labUp, readLabState, summarize, type LabState } from '../lab/lab.js';
+import { LAB_SCENARIOS, defaultLabDir, kubectl, labDown, labUp, readLabState, summarize, type LabScenario, type LabState } from '../lab/lab.js';
 import { projectRoot } from '../lab/projectRoot.js';
 import { parseRouterKind } from '../lab/router.js';
 import { sleep } from '../lab/processes.js';
@@ -27,7 +27,7 @@ function asNumber(flag: string, text: string | undefined): number | undefined {
 }
 
 export async function runLabUp(flags: {
-  dir?: string; json?: boolean; controller: boolean; nodes?: string; speakers: boolean; router?: string; routerAsn?: string; nodeAsn?: string;
+  dir?: string; json?: boolean; controller: boolean; nodes?: string; speakers: boolean; router?: string; routerAsn?: string; nodeAsn?: string; scenario?: string;
 }): Promise<void> {
   const dir = flags.dir ?? defaultLabDir();
   try {
@@ -37,7 +37,8 @@ export async function runLabUp(flags: {
       ...(flags.nodeAsn !== undefined ? { nodeAsn: asNumber('--node-asn', flags.nodeAsn) } : {}),
     };
     if (flags.router === undefined && (flags.routerAsn !== undefined || flags.nodeAsn !== undefined)) throw new Error('--router-asn and --node-asn need --router bird|frr|gobgp');
-    const state = await labUp({ dir, progress, controller: flags.controller, nodes: nodeCount(flags.nodes), speakers: flags.speakers, ...router });
+    const scenario = flags.scenario === undefined ? {} : { scenario: parseScenario(flags.scenario) };
+    const state = await labUp({ dir, progress, controller: flags.controller, nodes: nodeCount(flags.nodes), speakers: flags.speakers, ...router, ...scenario });
     if (flags.json) process.stdout.write(`${JSON.stringify(summarize(state), null, 2)}\n`);
     else {
       progress(`lab is up: apiserver ${state.apiserver}`);
@@ -47,6 +48,12 @@ export async function runLabUp(flags: {
   } catch (e) {
     fail(e);
   }
+}
+
+function parseScenario(text: string): LabScenario {
+  const found = LAB_SCENARIOS.find((s) => s === text);
+  if (!found) throw new Error(`--scenario ${text}: expected one of ${LAB_SCENARIOS.join(', ')}`);
+  return found;
 }
 
 export async function runLabDown(flags: { dir?: string }): Promise<void> {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { runController } from './controllerCommand.js';
 import { runConvert } from './convertCommand.js';
 import { runSpeaker } from './speakerCommand.js';
+import { runStatus } from './statusCommand.js';
 import { runLabAgent, runLabDemo, runLabDown, runLabGobgpRoutes, runLabStatus, runLabTunnel, runLabUp } from './labCommand.js';
 
 const program = new Command();
@@ -68,6 +69,7 @@ lab
   .addOption(new Option('--router <daemon>', 'add a router namespace (192.0.2.1) running this BGP daemon, peered passively with every node, and put the client behind it; also applies BGPPeer lab-router and a BGP pool 203.0.113.0/24').choices(['bird', 'frr', 'gobgp']))
   .option('--router-asn <asn>', 'the router\'s AS number (with --router; default 64512)', undefined)
   .option('--node-asn <asn>', 'the nodes\' AS number in BGPPeer lab-router and the router\'s config (with --router; equal to --router-asn = iBGP; default 64513)', undefined)
+  .addOption(new Option('--scenario <name>', 'kube-ovn: user-space Open vSwitch on every node (br-provider, trunk NIC eth1, VLAN 341 internal port, Kube-OVN node labels and OVSDB contents), an OVS trunk in the switch, and clients on VLAN 341 and 342 (see docs/lab.md)').choices(['kube-ovn']))
   .action(runLabUp);
 lab
   .command('down')
@@ -116,5 +118,15 @@ program
   .argument('[file]', 'input file (default: standard input)')
   .option('--namespace <ns>', 'namespace for the produced objects (default: the ConfigMap\'s, else metallb-system)')
   .action(runConvert);
+
+program
+  .command('status')
+  .description('why each LoadBalancer Service has (or has not) got an IP, and which node announces it (layer 2 interface, BGP peers)')
+  .argument('[service]', 'one Service as namespace/name (default: all)')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)')
+  .option('--namespace <ns>', 'namespace of the ironlb/MetalLB objects', 'metallb-system')
+  .option('--lb-class <class>', 'the controller\'s --lb-class, if it runs with one')
+  .option('-o, --output <format>', 'table or json', 'table')
+  .action(runStatus);
 
 await program.parseAsync(process.argv);

@@ -13,6 +13,7 @@ import { projectRoot } from './projectRoot.js';
 import type { RouterDaemonSpec } from './routers/types.js';
 import { ROUTER_POOL, removeRouterRuntimeDir, routerDaemonSpec, routerInfo, startLabRouter, type LabRouterInfo, type RouterKind } from './router.js';
 import { NODE_APISERVER_PORT } from './tunnel.js';
+import { createKubeOvnNetwork, kubeOvnObjects, planKubeOvnNetwork, providerNetworkStatus, removeOvsRuntimeDir, type LabKubeOvnNetwork } from './ovs.js';
 import { parseAllDocuments } from 'yaml';
 
 export const METALLB_NAMESPACE = 'metallb-system';
@@ -32,6 +33,8 @@ export interface LabState {
   readonly apiSocket?: string;
   /** Present with `lab up --router`. */
   readonly router?: LabRouterInfo;
+  /** Present with `lab up --scenario kube-ovn`: OVS per node, VLAN 341 trunk, VLAN clients. */
+  readonly kubeOvn?: LabKubeOvnNetwork;
 }
 
 /** What `lab up --json` prints (architecture.md contract; fields may be added, absent parts are left out). */
@@ -47,6 +50,8 @@ export interface LabSummary {
   lan?: { bridge: string; cidrs: string[]; clientOnLink: string[] };
   /** With --router: the daemon, its namespace, ASNs, addresses and the commands to query it. */
   router?: LabRouterInfo;
+  /** With --scenario kube-ovn: provider bridge, VLAN, OVSDB sockets per node, VLAN clients. */
+  kubeOvn?: LabKubeOvnNetwork;
   processes: { name: string; pid: number; running: boolean; log: string; netns?: string }[];
 }
 
@@ -100,6 +105,7 @@ export function summarize(state: LabState): LabSummary {
         }
       : {}),
     ...(state.router ? { router: state.router } : {}),
+    ...(state.kubeOvn ? { kubeOvn: state.kubeOvn } : {}),
     processes: state.processes.map((p) => ({ name: p.name, pid: p.pid, running: isRunning(p), log: p.log, ...(p.netns ? { netns: p.netns } : {}) })),
   };
 }
@@ -131,7 +137,15 @@ export interface LabUpOptions {
   routerAsn?: number;
   /** The nodes' ASN in the default BGPPeer and the router's neighbour config (default 64513; equal to routerAsn = iBGP). */
   nodeAsn?: number;
+  /**
+   * 'kube-ovn': user-space OVS in every node (br-provider, trunk NIC eth1, VLAN 341 internal
+   * port), an OVS trunk in the switch, clients on VLAN 341 and 342, Kube-OVN node labels (ovs.ts).
+   */
+  scenario?: LabScenario;
 }
+
+export type LabScenario = 'kube-ovn';
+export const LAB_SCENARIOS: readonly LabScenario[] = ['kube-ovn'];
 
 export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const { progress } = opts;
@@ -141,6 +155,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
   const network = opts.nodes ? planLabNetwork(dir, opts.nodes, Boolean(opts.router)) : undefined; // validates --nodes before anything starts
   // Validates the ASNs before anything starts, too.
   const routerSpec = network && opts.router ? routerDaemonSpec(network, opts.router, opts.routerAsn, opts.nodeAsn) : undefined;
+  if (opts.scenario === 'kube-ovn' && !network) throw new Error('--scenario kube-ovn needs nodes to put Open vSwitch on: use --nodes 1 or more');
+  const kubeOvn = network && opts.scenario === 'kube-ovn' ? planKubeOvnNetwork(network, dir) : undefined;
   const existing = readLabState(dir);
   if (existing) {
     if (existing.processes.every(isRunning)) {
@@ -161,6 +177,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     dir, apiserver: cp.apiserver, kubeconfig: cp.kubeconfig, kubectl: cp.kubectl, caFile: cp.caFile,
     startedAt: new Date().toISOString(), ...(network ? { network, apiSocket } : {}),
     ...(network && routerSpec ? { router: routerInfo(network, routerSpec) } : {}),
+    ...(kubeOvn ? { kubeOvn } : {}),
   };
   let controllerKubeconfig = '';
   const save = () => {
@@ -195,6 +212,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
       if (!isRunning(ctl)) throw new Error(`ironlb controller exited at once:\n${tailOfLog(ctl.log)}`);
     }
     await agentsReady;
+    if (kubeOvn) await setUpKubeOvn({ ...base, controllerKubeconfig, processes }, kubeOvn, processes, save, progress);
     if (network && opts.speakers !== false) {
       if (await speakerCheck) {
         progress('starting ironlb speaker in every node namespace as ServiceAccount metallb-system/speaker');
@@ -254,6 +272,7 @@ export async function labDown(dirArg: string, progress: Progress): Promise<void>
   const removed = await removeLabNetwork(dir);
   if (removed.length) progress(`removed network namespaces ${removed.join(', ')}`);
   if (removeRouterRuntimeDir(namespacePrefix(dir))) progress('removed the router\'s runtime directory');
+  if (removeOvsRuntimeDir(namespacePrefix(dir))) progress('removed the Open vSwitch runtime directory');
   // Processes started before the state file listed them (an interrupted `lab up`) name a file of
   // the directory in their arguments (data dir, kubeconfig, socket).
   const strays = processesUsing(dir);
@@ -439,4 +458,34 @@ export async function startSpeakers(state: LabState): Promise<NamespacedProcess[
   const dead = started.find((p) => !isRunning(p));
   if (dead) throw new Error(`${dead.name} exited at once; last lines of ${dead.log}:\n${tailOfLog(dead.log)}`);
   return started;
+}
+
+/**
+ * --scenario kube-ovn after the nodes registered: the OVS part of the network, Kube-OVN's node
+ * labels, and (when manifests/kube-ovn has the kubeovn.io CRDs) the ProviderNetwork, Vlan and
+ * Subnet with the ProviderNetwork's status.
+ */
+async function setUpKubeOvn(state: LabState, plan: LabKubeOvnNetwork, processes: NamespacedProcess[], save: () => LabState, progress: Progress): Promise<void> {
+  progress(`Open vSwitch (user space) in ${Object.keys(plan.nodes).length + 1} namespaces: ${plan.bridge} with ${plan.vlanId} tagged on every node, trunk0 in the switch, VLAN clients ${plan.vlanClient.namespace} (${plan.vlanId}) and ${plan.otherVlanClient.namespace} (${plan.otherVlanClient.vlanId})`);
+  try {
+    await createKubeOvnNetwork(plan, join(state.dir, 'logs'), processes);
+  } finally {
+    save();
+  }
+  for (const [node, labels] of Object.entries(plan.nodeLabels)) {
+    kubectl(state, ['label', 'node', node, '--overwrite', ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
+  }
+  const crds = join(projectRoot(), 'manifests', 'kube-ovn');
+  const crdFiles = existsSync(crds) ? readdirSync(crds).filter((f) => /crd/i.test(f) && /\.ya?ml$/.test(f)) : [];
+  if (!crdFiles.length) {
+    progress(`no kubeovn.io CRDs in ${crds}: the ProviderNetwork, Vlan and Subnet objects are left out (node labels and OVSDB are in place)`);
+    return;
+  }
+  progress(`applying the kubeovn.io CRDs (${crdFiles.join(', ')}) and ProviderNetwork ${plan.provider}, Vlan, Subnet`);
+  for (const f of crdFiles) {
+    kubectl(state, ['apply', '--server-side', '--force-conflicts', '-f', join(crds, f)]);
+    kubectl(state, ['wait', '--for=condition=Established', '--timeout=60s', '-f', join(crds, f)]);
+  }
+  kubectl(state, ['apply', '--server-side', '--force-conflicts', '-f', '-'], kubeOvnObjects(plan));
+  kubectl(state, ['patch', 'provider-networks.kubeovn.io', plan.provider, '--subresource=status', '--type=merge', '-p', providerNetworkStatus(plan)]);
 }

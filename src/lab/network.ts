@@ -313,20 +313,22 @@ function alive(pid: number): boolean {
 /** A lab process that runs inside a network namespace. */
 export interface NamespacedProcess extends TrackedProcess {
   readonly netns?: string;
+  /** Environment added to the lab's own (OVS daemons find their run directory through it). */
+  readonly extraEnv?: Readonly<Record<string, string>>;
 }
 
 /**
  * Starts `command` inside `ns` through `ip netns exec`, which execs the command in place: the PID
  * is the command's, and /proc/<pid>/cmdline shows `command` (absolute path) once exec is done.
  */
-export function startInNamespace(ns: string, name: string, command: string, args: string[], log: string): NamespacedProcess {
-  const p = startDetached(name, 'ip', ['netns', 'exec', ns, command, ...args], log);
-  return { ...p, command, args, netns: ns };
+export function startInNamespace(ns: string, name: string, command: string, args: string[], log: string, extraEnv?: Readonly<Record<string, string>>): NamespacedProcess {
+  const p = startDetached(name, 'ip', ['netns', 'exec', ns, command, ...args], log, extraEnv ? { ...process.env, ...extraEnv } : undefined);
+  return { ...p, command, args, netns: ns, ...(extraEnv ? { extraEnv } : {}) };
 }
 
 /** Restarts a tracked process where it ran before (namespace included). */
 export function restartTracked(p: NamespacedProcess): NamespacedProcess {
-  return p.netns ? startInNamespace(p.netns, p.name, p.command, [...p.args], p.log) : startDetached(p.name, p.command, [...p.args], p.log);
+  return p.netns ? startInNamespace(p.netns, p.name, p.command, [...p.args], p.log, p.extraEnv) : startDetached(p.name, p.command, [...p.args], p.log);
 }
 
 /** Waits until `ip netns exec` has exec'd the command (so isRunning sees it) or it has died. */
