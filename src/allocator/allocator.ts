@@ -44,6 +44,18 @@ type FamilyPlan =
 
 type Picked = Partial<Record<Family, bigint>>;
 
+/**
+ * Addresses of a pool that must not be handed out although they are in spec.addresses (e.g.
+ * the Kube-OVN underlay checks: not excluded from Kube-OVN IPAM, reserved, or in use there).
+ * `why` names the rule; it ends up in the AllocationFailed event of a Service requesting one.
+ */
+export interface BlockedAddresses {
+  readonly family: Family;
+  readonly first: bigint;
+  readonly last: bigint;
+  readonly why: string;
+}
+
 const NO_COUNTERS: PoolCounters = Object.freeze({ assignedIPv4: 0n, assignedIPv6: 0n, availableIPv4: 0n, availableIPv6: 0n });
 
 export class Allocator {
@@ -52,6 +64,53 @@ export class Allocator {
   private readonly uses = new Map<string, IpUse>();
   /** (sharing key, backend key) -> addresses in use under exactly those keys, per family. */
   private readonly shareable = new Map<string, Record<Family, SortedByValue<IpUse>>>();
+  /** Pool name -> blocked ranges per family, sorted by first and disjoint. */
+  private readonly blocked = new Map<string, Record<Family, BlockedAddresses[]>>();
+
+  /**
+   * Replaces the blocked addresses of a pool (by name; kept across setPools). Blocked addresses
+   * are never picked, and assigning one (requested IP or re-validation) fails naming `why`.
+   * Allocations already held are not touched here: the caller re-converges its Services.
+   */
+  setBlockedAddresses(pool: string, blocked: readonly BlockedAddresses[]): void {
+    if (blocked.length === 0) {
+      this.blocked.delete(pool);
+      return;
+    }
+    const byFamily: Record<Family, BlockedAddresses[]> = { 4: [], 6: [] };
+    const sorted = [...blocked].filter((b) => b.first <= b.last).sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    for (const b of sorted) {
+      const list = byFamily[b.family];
+      const prev = list[list.length - 1];
+      // Overlaps are merged; the first reason covers the merged part (lookup needs disjoint ranges).
+      if (prev && b.first <= prev.last) {
+        if (b.last > prev.last) list.push({ ...b, first: prev.last + 1n });
+      } else {
+        list.push(b);
+      }
+    }
+    this.blocked.set(pool, byFamily);
+  }
+
+  /** The block covering the address in the pool, if any. */
+  blockedAt(pool: string, family: Family, value: bigint): BlockedAddresses | undefined {
+    const list = this.blocked.get(pool)?.[family];
+    if (!list || list.length === 0) return undefined;
+    let lo = 0;
+    let hi = list.length - 1;
+    let found: BlockedAddresses | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const b = list[mid] as BlockedAddresses;
+      if (b.first <= value) {
+        found = b;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found && value <= found.last ? found : undefined;
+  }
 
   /**
    * Replace the pools. Each allocation is kept if one pool of the new config owns all its IPs
@@ -229,6 +288,10 @@ export class Allocator {
     const owner = this.table.ownerOf(ips);
     if (!owner) return fail(`${goQuoted(ips)} is not allowed in config (${this.whyNotAllowed(ips)})`);
     if (!poolAdmitsService(owner.pool, svc)) return fail(notCompatible(owner, svc));
+    for (const ip of ips) {
+      const block = this.blockedAt(owner.name, ip.family, ip.value);
+      if (block) return fail(`${ip.text} in pool "${owner.name}" may not be handed out: ${block.why}`);
+    }
     if (ips.length > 2) return fail(`more than two addresses ${goQuoted(ips)} (a service gets one IPv4 and/or one IPv6 address)`);
     const [a, b] = ips as [ParsedIp, ParsedIp | undefined];
     if (b && a.family === b.family) {
@@ -355,10 +418,24 @@ export class Allocator {
    */
   private firstUsable(range: AddressRange, svc: ServiceFacts): bigint | undefined {
     const { slots, used } = range;
+    const poolName = range.pool.name;
+    const family = slots.cidr.family;
     let free: bigint | undefined;
-    if (slots.size > 0n) {
-      const slot = used.firstAbsentFrom(slots.firstSlot);
-      if (slot <= slots.lastSlot) free = slots.addressOf(slot);
+    let from = slots.firstSlot;
+    while (slots.size > 0n && from <= slots.lastSlot) {
+      const slot = used.firstAbsentFrom(from);
+      if (slot > slots.lastSlot) break;
+      const value = slots.addressOf(slot);
+      const block = this.blockedAt(poolName, family, value);
+      if (!block) {
+        free = value;
+        break;
+      }
+      // Jump past the blocked run to the next address the CIDR allows (avoidBuggyIPs).
+      let next = block.last + 1n;
+      while (next <= slots.cidr.last && !slots.allows(next)) next++;
+      if (next > slots.cidr.last) break;
+      from = slots.slotOf(next);
     }
     if (svc.sharingKey === '') return free;
     const candidates = this.shareable.get(shareIndexKey(svc.sharingKey, svc.backendKey))?.[slots.cidr.family];
@@ -367,6 +444,7 @@ export class Allocator {
     for (let i = candidates.indexAtOrAfter(slots.cidr.first); i < candidates.length; i++) {
       const use = candidates.at(i) as IpUse;
       if (use.value > bound) break;
+      if (this.blockedAt(poolName, family, use.value)) continue;
       if (svc.ports.every((p) => !use.portOwners.has(portKey(p)))) return use.value;
     }
     return free;

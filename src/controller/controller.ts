@@ -17,6 +17,11 @@ import { convergeService, reprocessOrder, serviceDeleted, serviceNeedsWrite, typ
 import { isHandledByUs } from './serviceFacts.js';
 import { ControllerMetrics } from './metrics.js';
 import { OrderedWriter } from '../k8s/orderedWriter.js';
+import { KubeOvnSource } from '../k8s/kubeOvnSource.js';
+import { checkServiceDualStack, type PoolUnderlayReport, type UnderlayInventory } from '../underlay/rules.js';
+import {
+  blockedFingerprint, blockedForAllocator, newFindings, underlayCondition, underlayInventory, underlayReports, type UnderlayCondition,
+} from './underlayChecks.js';
 
 export interface ControllerOptions {
   readonly namespace: string;
@@ -37,6 +42,13 @@ export class Controller {
   private readonly services: Reflector<V1Service>;
   private readonly namespaces: Reflector<V1Namespace>;
   private readonly config: ConfigSource;
+  /** Kube-OVN objects for the underlay checks; absent CRDs = checks off (spec kube-ovn-underlay.md 6). */
+  private readonly kubeOvn: KubeOvnSource;
+  private underlayDirty = true;
+  private underlayInv: UnderlayInventory | undefined;
+  private underlay: Map<string, PoolUnderlayReport> | undefined;
+  /** Last UnderlayValid condition written per pool, with its transition time. */
+  private readonly underlayConditions = new Map<string, UnderlayCondition & { lastTransitionTime: string }>();
   private readonly events: EventRecorder;
   readonly allocator = new Allocator();
   private currentConfig: Config | undefined;
@@ -67,6 +79,10 @@ export class Controller {
       list: () => this.core.listNamespace() as Promise<ListResult<V1Namespace>>,
     });
     this.config = new ConfigSource(kc, opts.namespace, this.log, () => this.markConfigDirty(), { watchNodes: true });
+    this.kubeOvn = new KubeOvnSource(kc, this.log, () => {
+      this.underlayDirty = true;
+      this.kick();
+    });
     this.services.on((ev, svc) => {
       const key = objectKey(svc);
       if (ev === 'delete') this.deletedServices.add(key);
@@ -94,7 +110,8 @@ export class Controller {
     this.services.start();
     this.namespaces.start();
     this.config.start();
-    await Promise.all([this.services.synced, this.namespaces.synced, this.config.synced()]);
+    // Kube-OVN objects are synced before the first pass so that no forbidden address goes out.
+    await Promise.all([this.services.synced, this.namespaces.synced, this.config.synced(), this.kubeOvn.start()]);
     this.log.info({ services: this.services.list().length }, 'caches synced');
   }
 
@@ -138,6 +155,7 @@ export class Controller {
     this.services.stop();
     this.namespaces.stop();
     this.config.stop();
+    this.kubeOvn.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.poolStatusTimer) clearTimeout(this.poolStatusTimer);
     this.kick();
@@ -145,7 +163,7 @@ export class Controller {
 
   /** Resolves when nothing is pending (tests and the bench use it). */
   get idle(): boolean {
-    return !this.configDirty && !this.fullPassPending && this.dirtyServices.size === 0 && this.deletedServices.size === 0;
+    return !this.configDirty && !this.underlayDirty && !this.fullPassPending && this.dirtyServices.size === 0 && this.deletedServices.size === 0;
   }
 
   private markConfigDirty(): void {
@@ -182,6 +200,11 @@ export class Controller {
       this.dirtyServices.clear();
       this.deletedServices.clear();
       return;
+    }
+    // Before any Service: U4 must see the latest Kube-OVN allocations (re-check per assignment).
+    if (this.underlayDirty) {
+      this.underlayDirty = false;
+      this.evaluateUnderlay(this.currentConfig);
     }
     for (const key of [...this.deletedServices]) {
       this.deletedServices.delete(key);
@@ -225,6 +248,11 @@ export class Controller {
     const outcome = convergeService(svc, { allocator: this.allocator, poolsConfigured: (this.currentConfig?.pools.size ?? 0) > 0, namespaceLabels: nsLabels });
     const target: EventTarget = { apiVersion: 'v1', kind: 'Service', namespace: svc.metadata?.namespace ?? '', name: svc.metadata?.name ?? '', uid: svc.metadata?.uid };
     for (const ev of outcome.events) this.events.record(target, ev);
+    if (this.underlayInv && outcome.ingressIps.length === 2) {
+      // U5: both families of one Service must come from one (dual-stack) subnet.
+      const u5 = checkServiceDualStack(objectKey(svc), outcome.ingressIps, this.underlayInv);
+      if (u5) this.events.record(target, { type: 'Warning', reason: u5.reason, message: u5.message });
+    }
     if (outcome.failure) this.log.debug({ service: objectKey(svc), reason: outcome.failure }, 'service has no IP');
     const needs = serviceNeedsWrite(svc, outcome);
     if (needs.status || needs.annotations) {
@@ -306,8 +334,57 @@ export class Controller {
     if (dropped.length) this.log.info({ services: dropped }, 'allocations no longer allowed by the configuration');
     this.opts.metrics?.setPools(outcome.config.pools.keys());
     this.fullPassPending = true;
+    this.underlayDirty = true; // new pools, or node labels (provider readiness, U7)
     this.schedulePoolStatus();
     await this.writeConfigurationState(true, '');
+  }
+
+  /**
+   * Runs U1-U7 for every pool: blocked addresses go to the allocator (a change re-converges
+   * every Service), new findings become Warning Events on the pool, and the pool status gets
+   * UnderlayValid. Without Kube-OVN this clears everything it set.
+   */
+  private evaluateUnderlay(cfg: Config): void {
+    const before = blockedFingerprint(this.underlay);
+    const previous = this.underlay;
+    if (!this.kubeOvn.present) {
+      this.underlayInv = undefined;
+      this.underlay = undefined;
+    } else {
+      this.underlayInv = underlayInventory({
+        subnets: this.kubeOvn.list('subnets'),
+        vlans: this.kubeOvn.list('vlans'),
+        providerNetworks: this.kubeOvn.list('provider-networks'),
+        ips: this.kubeOvn.list('ips'),
+        nodeLabels: this.config.nodeObjects().map((n) => n.metadata?.labels ?? {}),
+        controllerDeployment: this.kubeOvn.controllerDeployment(),
+      });
+      this.underlay = underlayReports(cfg.pools, this.underlayInv);
+    }
+    for (const name of new Set([...(previous?.keys() ?? []), ...cfg.pools.keys()])) {
+      const report = this.underlay?.get(name);
+      this.allocator.setBlockedAddresses(name, report ? blockedForAllocator(report) : []);
+      if (!report) continue;
+      const target: EventTarget = { apiVersion: `${METALLB_GROUP}/v1beta1`, kind: 'IPAddressPool', namespace: this.opts.namespace, name };
+      for (const f of newFindings(previous?.get(name), report)) this.events.record(target, { type: 'Warning', reason: f.reason, message: f.message });
+    }
+    if (blockedFingerprint(this.underlay) !== before) this.fullPassPending = true;
+    this.schedulePoolStatus();
+  }
+
+  /** The UnderlayValid condition to write for a pool; null removes conditions (checks off). */
+  private poolConditions(name: string): unknown[] | null {
+    const report = this.underlay?.get(name);
+    if (!report) {
+      this.underlayConditions.delete(name);
+      return null;
+    }
+    const next = underlayCondition(report);
+    const last = this.underlayConditions.get(name);
+    const lastTransitionTime = last && last.status === next.status ? last.lastTransitionTime : new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const condition = { ...next, lastTransitionTime };
+    this.underlayConditions.set(name, condition);
+    return [condition];
   }
 
   private configTarget(kind: string, name: string): EventTarget {
@@ -351,7 +428,11 @@ export class Controller {
       this.opts.metrics?.setPoolCounters(name, c);
       // int64 in the CRD; JSON numbers above 2^53 lose precision, so huge IPv6 pools are capped.
       const n = (v: bigint) => Number(v > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : v);
-      const status = { assignedIPv4: n(c.assignedIPv4), assignedIPv6: n(c.assignedIPv6), availableIPv4: n(c.availableIPv4), availableIPv6: n(c.availableIPv6) };
+      const status = {
+        assignedIPv4: n(c.assignedIPv4), assignedIPv6: n(c.assignedIPv6), availableIPv4: n(c.availableIPv4), availableIPv6: n(c.availableIPv6),
+        // Only a cluster with Kube-OVN gets the condition; without it the status is as before.
+        ...(this.underlay || this.underlayConditions.has(name) ? { conditions: this.poolConditions(name) } : {}),
+      };
       try {
         await this.custom.patchNamespacedCustomObjectStatus(
           { group: METALLB_GROUP, version: 'v1beta1', namespace: this.opts.namespace, plural: 'ipaddresspools', name, body: { status } },

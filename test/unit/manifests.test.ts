@@ -381,7 +381,7 @@ describe('CRDs', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-type Scope = 'cluster' | typeof NAMESPACE;
+type Scope = 'cluster' | typeof NAMESPACE | 'kube-system';
 interface NeededRule {
   readonly group: string;
   readonly resource: string;
@@ -418,6 +418,8 @@ const NEEDED: Record<'controller' | 'speaker', NeededRule[]> = {
     { group: 'apps', resource: 'deployments', verbs: ['get'], scope: NAMESPACE }, // owner of the memberlist Secret
     { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', verbs: ['get', 'patch'], scope: 'cluster' }, // caBundle
     { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], scope: NAMESPACE }, // leader election
+    ...['subnets', 'vlans', 'provider-networks', 'ips'].map((resource): NeededRule => ({ group: 'kubeovn.io', resource, verbs: READ, scope: 'cluster' })), // underlay checks
+    { group: 'apps', resource: 'deployments', verbs: READ, scope: 'kube-system' }, // kube-ovn-controller flags (U6)
   ],
   speaker: [
     { group: '', resource: 'services', verbs: READ, scope: 'cluster' },
@@ -511,10 +513,14 @@ describe('RBAC', () => {
         'ClusterRoleBinding/metallb-system:speaker',
         'RoleBinding/controller',
         'RoleBinding/pod-lister',
+        'Role/metallb-system:controller-kube-ovn',
+        'RoleBinding/metallb-system:controller-kube-ovn',
       ].sort(),
     );
     for (const d of rbac.filter((x) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(String(x.kind)))) {
-      expect(obj(d.metadata, 'metadata').namespace).toBe(NAMESPACE);
+      // The one exception: reading the kube-ovn-controller Deployment in kube-system (U6).
+      const expected = String(obj(d.metadata, 'metadata').name).endsWith(':controller-kube-ovn') ? 'kube-system' : NAMESPACE;
+      expect(obj(d.metadata, 'metadata').namespace).toBe(expected);
     }
   });
 
@@ -647,7 +653,8 @@ describe('one-file install', () => {
   it('includes every manifest file once, in apply order', () => {
     const yamlFiles = readdirSync(MANIFESTS_DIR as string, { recursive: true })
       .map(String)
-      .filter((f) => f.endsWith('.yaml') && f !== NATIVE_BUNDLE)
+      // manifests/kube-ovn/ holds Kube-OVN's CRDs for the lab and tests, not part of the install.
+      .filter((f) => f.endsWith('.yaml') && f !== NATIVE_BUNDLE && !f.startsWith('kube-ovn/'))
       .sort();
     expect([...parts].sort()).toEqual(yamlFiles);
     expect(parts[0]).toBe('namespace.yaml');
@@ -662,8 +669,8 @@ describe('one-file install', () => {
     expect(count('Namespace')).toBe(1);
     expect(count('CustomResourceDefinition')).toBe(9);
     expect(count('ServiceAccount')).toBe(2);
-    expect(count('ClusterRole') + count('Role')).toBe(4);
-    expect(count('ClusterRoleBinding') + count('RoleBinding')).toBe(4);
+    expect(count('ClusterRole') + count('Role')).toBe(5);
+    expect(count('ClusterRoleBinding') + count('RoleBinding')).toBe(5);
     expect(count('ConfigMap')).toBe(1);
     expect(count('Deployment')).toBe(1);
     expect(count('DaemonSet')).toBe(1);
