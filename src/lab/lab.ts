@@ -489,3 +489,22 @@ async function setUpKubeOvn(state: LabState, plan: LabKubeOvnNetwork, processes:
   kubectl(state, ['apply', '--server-side', '--force-conflicts', '-f', '-'], kubeOvnObjects(plan));
   kubectl(state, ['patch', 'provider-networks.kubeovn.io', plan.provider, '--subresource=status', '--type=merge', '-p', providerNetworkStatus(plan)]);
 }
+
+/**
+ * The ValidatingWebhookConfiguration of manifests/webhook.yaml for a controller the lab API
+ * server reaches directly: both run in the host namespace, so each webhook calls
+ * https://127.0.0.1:<port><path> (`url:` clientConfig) instead of the Service, and the
+ * controller must name 127.0.0.1 in its certificate (--webhook-cert-ip 127.0.0.1). The caBundle
+ * is left out: the controller writes it.
+ */
+export function labWebhookConfiguration(port: number, name = 'metallb-webhook-configuration'): string {
+  const file = join(projectRoot(), 'manifests', 'webhook.yaml');
+  const doc = parseAllDocuments(readFileSync(file, 'utf8')).find((d) => d.get('kind') === 'ValidatingWebhookConfiguration');
+  if (!doc) throw new Error(`${file} has no ValidatingWebhookConfiguration`);
+  const vwc = doc.toJS() as { metadata: { name: string }; webhooks: { clientConfig: { service?: { path?: string }; url?: string } }[] };
+  vwc.metadata.name = name;
+  for (const w of vwc.webhooks) {
+    w.clientConfig = { url: `https://127.0.0.1:${port}${w.clientConfig.service?.path ?? '/'}` };
+  }
+  return JSON.stringify(vwc);
+}
