@@ -4,9 +4,12 @@
 // source file (the part), so the bundle is never edited by hand; this script refuses parts that
 // do not parse and objects defined twice.
 //
-//   node manifests/build.mjs           regenerate manifests/ironlb-native.yaml
-//   node manifests/build.mjs --check   exit 1 if the committed file is out of date
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+// It also copies manifests/crds/*.yaml byte for byte into the Helm chart (charts/ironlb/files/crds),
+// so the CRDs have one source.
+//
+//   node manifests/build.mjs           regenerate manifests/ironlb-native.yaml and the chart's CRDs
+//   node manifests/build.mjs --check   exit 1 if a generated file is out of date
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -57,6 +60,46 @@ export function buildNativeManifest(dir = MANIFESTS_DIR) {
   return header + sections.join('---\n');
 }
 
+/** Where the Helm chart keeps its copy of the CRDs (templates/crds.yaml renders them). */
+export const CHART_CRDS_DIR = join(MANIFESTS_DIR, '..', 'charts', 'ironlb', 'files', 'crds');
+
+/** The chart's CRD files: file name -> text, identical to manifests/crds. */
+export function chartCrdFiles(dir = MANIFESTS_DIR) {
+  const files = new Map();
+  for (const f of readdirSync(join(dir, 'crds')).filter((n) => n.endsWith('.yaml')).sort()) {
+    files.set(f, readFileSync(join(dir, 'crds', f), 'utf8'));
+  }
+  return files;
+}
+
+/** Names of the chart CRD files that are missing, stale or left over. */
+function staleChartCrds() {
+  const want = chartCrdFiles();
+  let have = [];
+  try {
+    have = readdirSync(CHART_CRDS_DIR).filter((n) => n.endsWith('.yaml'));
+  } catch {
+    // missing directory: every file is stale
+  }
+  const stale = have.filter((f) => !want.has(f));
+  for (const [f, text] of want) {
+    let current;
+    try {
+      current = readFileSync(join(CHART_CRDS_DIR, f), 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current !== text) stale.push(f);
+  }
+  return stale.sort();
+}
+
+function writeChartCrds() {
+  rmSync(CHART_CRDS_DIR, { recursive: true, force: true });
+  mkdirSync(CHART_CRDS_DIR, { recursive: true });
+  for (const [f, text] of chartCrdFiles()) writeFileSync(join(CHART_CRDS_DIR, f), text);
+}
+
 const invokedDirectly = process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url;
 if (invokedDirectly) {
   const out = join(MANIFESTS_DIR, NATIVE_BUNDLE);
@@ -72,8 +115,15 @@ if (invokedDirectly) {
       console.error(`manifests/${NATIVE_BUNDLE} is out of date: run node manifests/build.mjs`);
       process.exit(1);
     }
+    const stale = staleChartCrds();
+    if (stale.length > 0) {
+      console.error(`charts/ironlb/files/crds is out of date (${stale.join(', ')}): run node manifests/build.mjs`);
+      process.exit(1);
+    }
   } else {
     writeFileSync(out, text);
     console.log(`wrote manifests/${NATIVE_BUNDLE}`);
+    writeChartCrds();
+    console.log('wrote charts/ironlb/files/crds');
   }
 }
