@@ -173,12 +173,30 @@ function ipIn(ns: string, ...args: string[]): void {
   run('ip', ['-n', ns, ...args]);
 }
 
+// A veth hands TCP/UDP to its peer with the checksum left to "hardware" (CHECKSUM_PARTIAL).
+// ovs-vswitchd's netdev datapath reads the peer with AF_PACKET and forwards the frame as it is,
+// so the far kernel drops it for a bad checksum (ICMP and ARP are unaffected). Hosts that send
+// into a user-space OVS port therefore compute checksums in software: ethtool -K <if> tx off,
+// done here with the SIOCETHTOOL ioctl (ETHTOOL_STXCSUM) since the machine has no ethtool.
+const TX_CHECKSUM_OFF = `
+import array, fcntl, socket, struct, sys
+value = array.array('I', [0x17, 0])  # struct ethtool_value { ETHTOOL_STXCSUM, data = 0 }
+ifr = struct.pack('16sP16x', sys.argv[1].encode(), value.buffer_info()[0])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fcntl.ioctl(sock.fileno(), 0x8946, ifr)  # SIOCETHTOOL
+`;
+
+export function disableTxChecksum(ns: string, ifname: string): void {
+  runIn(ns, 'python3', ['-c', TX_CHECKSUM_OFF, ifname]);
+}
+
 function addClient(plan: LabKubeOvnNetwork, c: LabVlanClient): void {
   run('ip', ['netns', 'add', c.namespace]);
   ipIn(c.namespace, 'link', 'set', 'lo', 'up');
   runIn(c.namespace, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
   ipIn(plan.switch.namespace, 'link', 'add', c.switchPort, 'type', 'veth', 'peer', 'name', c.interface, 'address', c.mac, 'netns', c.namespace);
   ipIn(plan.switch.namespace, 'link', 'set', c.switchPort, 'up');
+  disableTxChecksum(c.namespace, c.interface);
   ipIn(c.namespace, 'link', 'set', c.interface, 'up');
   ipIn(c.namespace, 'addr', 'add', `${c.address}/24`, 'dev', c.interface);
   ovsVsctl(plan.switch.ovs, ['add-port', plan.switch.bridge, c.switchPort, `tag=${c.vlanId}`]);

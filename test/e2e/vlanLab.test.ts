@@ -106,6 +106,17 @@ describe.skipIf(!haveOvs)('lab --scenario kube-ovn (user-space OVS, VLAN 341)', 
       expect(other.code, other.out).not.toBe(0);
       const otherPing = inNs(ko.otherVlanClient.namespace, ['ping', '-c', '1', '-W', '2', NODE_TEST_IP]);
       expect(otherPing.code).not.toBe(0);
+      // TCP too: checksums survive the two user-space datapaths (veth offload vs AF_PACKET).
+      const server = spawn('ip', ['netns', 'exec', n.namespace, process.execPath, '-e',
+        `require('http').createServer((q, r) => r.end('vlan341 ' + q.socket.remoteAddress)).listen(8341, ${JSON.stringify(NODE_TEST_IP)}, () => console.log('listening'))`],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((r) => server.stdout.on('data', (d: Buffer) => d.toString().includes('listening') && r()));
+        const curl = inNs(ko.vlanClient.namespace, ['curl', '-sS', '-m', '5', `http://${NODE_TEST_IP}:8341/`]);
+        expect(curl.out + curl.err).toBe(`vlan341 ${ko.vlanClient.address}`);
+      } finally {
+        server.kill();
+      }
     } finally {
       inNs(n.namespace, ['ip', 'addr', 'del', `${NODE_TEST_IP}/24`, 'dev', n.vlanPort]);
     }
