@@ -107,6 +107,8 @@ export class PeerSession {
   private rib: (RibOutSession & { ibgp: boolean }) | undefined;
   private sentCount = 0;
   private lastError: string | undefined;
+  /** The connect failure last logged at warn: a peer that never answers is reported once per distinct error, not every retry. */
+  private connectFailureLogged: string | undefined;
   private downReason = '';
   private disposed = false;
   private bfdState: string | undefined;
@@ -322,6 +324,8 @@ export class PeerSession {
           const id = this.nextConnId++;
           const localAddress = (socket.localAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
           this.conns.set(id, { socket, localAddress });
+          if (this.connectFailureLogged !== undefined) this.log.info('BGP connect succeeded after failures');
+          this.connectFailureLogged = undefined;
           socket.on('data', (bytes: Buffer) => this.feed({ type: 'BytesReceived', conn: id, bytes }));
           socket.on('error', (err) => {
             this.lastError = `TCP: ${err.message}`;
@@ -338,7 +342,11 @@ export class PeerSession {
           if (ac.signal.aborted || this.disposed) return; // replaced by a newer attempt, or stopped
           this.dialing = undefined;
           this.lastError = err.message;
-          this.log.debug({ err: err.message }, 'BGP connect failed');
+          // An operator must see why a peer never comes up (nobody listening, wrong address, MD5 key mismatch).
+          if (err.message !== this.connectFailureLogged) {
+            this.log.warn({ err: err.message, retrySeconds: this.deps.connectRetrySeconds }, `BGP connect to ${s.peerAddress} port ${s.peerPort} failed; retrying`);
+            this.connectFailureLogged = err.message;
+          } else this.log.debug({ err: err.message }, 'BGP connect failed');
           this.feed({ type: 'TcpConnectionFails', conn: this.nextConnId++ });
         },
       );
