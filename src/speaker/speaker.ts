@@ -12,6 +12,7 @@ import { describeApiError } from '../k8s/client.js';
 import { ConfigSource } from '../k8s/configSource.js';
 import { EventRecorder } from '../k8s/events.js';
 import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
+import { endpointIndex } from './endpoints.js';
 import { announcementsFor, type InterfaceChoice, type ServiceSnapshot } from './announcements.js';
 import type { EndpointFacts, NodeFacts } from './election.js';
 import type { Liveness } from './liveness.js';
@@ -213,7 +214,7 @@ export class Speaker {
     const config = this.currentConfig;
     if (!config || !this.liveness) return;
     const nodes = this.nodes().map(nodeFacts);
-    const endpointsByService = this.endpointIndex();
+    const endpointsByService = endpointIndex(this.slices.list());
     const services = this.services.list().filter((s) => s.spec?.type === 'LoadBalancer' && isHandledByUs(s, this.opts.lbClass)).map((s) => this.serviceSnapshot(s, endpointsByService));
     // BGP does not use the membership (MetalLB 4.9): it goes on while the view is stale.
     if (this.bgp) this.reconcileBgp(config, services, nodes, this.bgp);
@@ -277,25 +278,6 @@ export class Speaker {
     }
     this.announcedServices.set(protocol, new Map([...now].map(([key, a]) => [key, a.ips.join(',')])));
     this.opts.metrics?.setAnnounced(this.opts.nodeName, protocol, [...now].map(([service, a]) => ({ service, ips: a.ips })));
-  }
-
-  /** Endpoints by "namespace/service", built once per pass from all EndpointSlices. */
-  private endpointIndex(): Map<string, EndpointFacts[]> {
-    const index = new Map<string, EndpointFacts[]>();
-    for (const slice of this.slices.list()) {
-      const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
-      if (!service) continue;
-      const key = `${slice.metadata?.namespace ?? ''}/${service}`;
-      let list = index.get(key);
-      if (!list) index.set(key, (list = []));
-      for (const ep of slice.endpoints ?? []) {
-        // MetalLB's "serving" test: ready nil or true, or serving true.
-        const ready = ep.conditions?.ready;
-        const serving = ready === undefined || ready === null || ready === true || ep.conditions?.serving === true;
-        list.push({ nodeName: ep.nodeName, serving });
-      }
-    }
-    return index;
   }
 
   private serviceSnapshot(svc: V1Service, endpointsByService: ReadonlyMap<string, EndpointFacts[]>): ServiceSnapshot {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { projectRoot } from '../../src/lab/projectRoot.js';
 import {
-  apply, createNamespace, deleteNamespace, eventsFor, ingressIps, kubectl, kubectlJson, lbService, resetConfig,
+  apply, createNamespace, deleteNamespace, eventsFor, ingressIps, ironlbStatus, kubectl, kubectlJson, lbService, resetConfig,
   startController, waitFor, type RunningController,
 } from './harness.js';
 
@@ -107,6 +107,13 @@ describe('controller on a real API server', () => {
       return s?.availableIPv4 === 0 ? s : undefined;
     });
     expect(st.assignedIPv4).toBe(5);
+    // `ironlb status` says why, in plain words, with the controller's message behind it.
+    const status = ironlbStatus(`${NS}/fill-2`);
+    expect(status.services).toHaveLength(1);
+    expect(status.services[0]).toMatchObject({ service: `${NS}/fill-2`, state: 'problem', ips: [] });
+    expect(status.services[0]!.reason).toMatch(/^pool exhausted/);
+    expect(status.services[0]!.detail).toMatch(/no available IPs/);
+    process.stderr.write(`[controller e2e] ironlb status read the cluster in ${status.tookMs} ms\n`);
   });
 
   test('invalid pool is reported on the object and the last good configuration keeps serving', async () => {

@@ -112,3 +112,11 @@ ${opts.loadBalancerIP ? `  loadBalancerIP: ${opts.loadBalancerIP}\n` : ''}${opts
 ${ports}
 `;
 }
+
+/** `ironlb status [service] -o json` against the lab API server, as an administrator. */
+export function ironlbStatus(service?: string): { services: { service: string; state: string; reason?: string; detail?: string; ips: string[]; pool?: string; announcers: { node: string; protocol: string; interfaces?: string[]; peers?: string[] }[] }[]; tookMs: number } {
+  const l = lab();
+  const res = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'ironlb.js'), 'status', ...(service ? [service] : []), '-o', 'json', '--kubeconfig', l.kubeconfig], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`ironlb status ${service ?? ''} failed (${res.status}): ${res.stderr}`);
+  return JSON.parse(res.stdout);
+}

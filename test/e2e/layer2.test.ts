@@ -10,6 +10,7 @@ import { runIn } from '../../src/lab/network.js';
 import { sleep } from '../../src/lab/processes.js';
 import { waitFor } from './harness.js';
 import { solicitedNodeMulticastIp } from '../../src/speaker/l2/ndp.js';
+import { projectRoot } from '../../src/lab/projectRoot.js';
 
 const parent = mkdtempSync(join(tmpdir(), 'ironlb-l2e2e-'));
 const dir = join(parent, 'lab');
@@ -123,6 +124,14 @@ spec:
     expect(runIn(nsOf(owner6), 'ip', ['-6', 'maddr', 'show', 'dev', 'eth0'])).toContain(group);
     for (const other of lab.network!.nodes.filter((n) => n.name !== owner6)) {
       expect(runIn(other.namespace, 'ip', ['-6', 'maddr', 'show', 'dev', 'eth0'])).not.toContain(group);
+    }
+    // `ironlb status` names the same owner and interface the client sees.
+    const status = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'ironlb.js'), 'status', '-o', 'json', '--kubeconfig', lab.kubeconfig], { encoding: 'utf8' });
+    expect(status.status, status.stderr).toBe(0);
+    const reports = JSON.parse(status.stdout).services as { service: string; state: string; announcers: { node: string; protocol: string }[] }[];
+    for (const [svc, owner] of [['default/web4', owner4], ['default/web6', owner6]] as const) {
+      const r = reports.find((x) => x.service === svc);
+      expect(r, status.stdout).toMatchObject({ state: 'ok', announcers: [{ node: owner, protocol: 'layer2' }] });
     }
     const events = json(['-n', 'default', 'get', 'events', '--field-selector', 'involvedObject.name=web4']).items as any[];
     expect(events.some((e) => e.reason === 'nodeAssigned' && (e.note ?? e.message).includes(owner4))).toBe(true);
