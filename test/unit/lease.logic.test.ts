@@ -36,8 +36,9 @@ class Candidate {
     this.lastRenew = now;
     return true;
   }
+  /** What the candidate itself believes (it cannot see the Lease between rounds): it acts as leader until its renew deadline passes. */
   leading(now: number): boolean {
-    return this.lease.record?.holderIdentity === this.id && !renewDeadlinePassed(this.lastRenew, now, T);
+    return !renewDeadlinePassed(this.lastRenew, now, T);
   }
 }
 
