@@ -1,6 +1,7 @@
 // The kubeovn.io/v1 objects (Subnet, Vlan, ProviderNetwork, IP) and the kube-ovn-controller
 // flags, reduced to the facts the underlay checks read (spec kube-ovn-underlay.md 1.1, 1.2, 2.2).
 // Input is the raw JSON from the API server; nothing here trusts its shape.
+import type { LabelSelector } from '../config/model.js';
 import type { Cidr, Family } from '../net/address.js';
 import { parseIp } from '../net/address.js';
 import { effectiveGateways, parseCidrBlock } from './excludeIps.js';
@@ -23,6 +24,10 @@ export interface SubnetFacts {
   readonly vips: readonly string[];
   readonly u2oInterconnectionIP: string;
   readonly mcastQuerierIP: string;
+  /** spec.provider (the IPAM provider, `ovn` by default; not the provider network). */
+  readonly provider: string;
+  /** status.conditions as given (the node-side resolver reads Validated/Ready). */
+  readonly conditions: readonly { readonly type: string; readonly status: string }[];
 }
 
 export interface VlanFacts {
@@ -36,6 +41,12 @@ export interface ProviderNetworkFacts {
   readonly exchangeLinkName: boolean;
   /** status.vlans: the Vlans Kube-OVN bound to this provider network. */
   readonly statusVlans: readonly string[];
+  /** spec.defaultInterface / customInterfaces / excludeNodes / nodeSelector: which NIC each node bridges (kube-ovn-underlay.md 1.2, 3.1). */
+  readonly defaultInterface: string;
+  readonly customInterfaces: readonly { readonly interface: string; readonly nodes: readonly string[] }[];
+  readonly excludeNodes: readonly string[];
+  readonly nodeSelector?: LabelSelector;
+  readonly status: { readonly ready?: boolean; readonly readyNodes: readonly string[]; readonly notReadyNodes: readonly string[]; readonly vlans: readonly string[] };
 }
 
 export interface KubeOvnIpFacts {
@@ -81,6 +92,8 @@ export function subnetFacts(raw: unknown): SubnetFacts {
     vips: strs(spec.vips),
     u2oInterconnectionIP: str(status.u2oInterconnectionIP),
     mcastQuerierIP: str(status.mcastQuerierIP),
+    provider: str(spec.provider),
+    conditions: conditions.map((c) => ({ type: str(c.type), status: str(c.status) })),
   };
 }
 
@@ -93,7 +106,32 @@ export function vlanFacts(raw: unknown): VlanFacts {
 
 export function providerNetworkFacts(raw: unknown): ProviderNetworkFacts {
   const o = obj(raw);
-  return { name: nameOf(o), exchangeLinkName: obj(o.spec).exchangeLinkName === true, statusVlans: strs(obj(o.status).vlans) };
+  const spec = obj(o.spec);
+  const status = obj(o.status);
+  const selector = obj(spec.nodeSelector);
+  return {
+    name: nameOf(o),
+    exchangeLinkName: spec.exchangeLinkName === true,
+    statusVlans: strs(status.vlans),
+    defaultInterface: str(spec.defaultInterface),
+    customInterfaces: (Array.isArray(spec.customInterfaces) ? spec.customInterfaces.map(obj) : []).map((c) => ({ interface: str(c.interface), nodes: strs(c.nodes) })),
+    excludeNodes: strs(spec.excludeNodes),
+    ...(spec.nodeSelector !== undefined ? { nodeSelector: labelSelectorOf(selector) } : {}),
+    status: {
+      ...(typeof status.ready === 'boolean' ? { ready: status.ready } : {}),
+      readyNodes: strs(status.readyNodes), notReadyNodes: strs(status.notReadyNodes), vlans: strs(status.vlans),
+    },
+  };
+}
+
+function labelSelectorOf(sel: Json): LabelSelector {
+  const labels = obj(sel.matchLabels);
+  const matchLabels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') matchLabels[k] = v;
+  const matchExpressions = (Array.isArray(sel.matchExpressions) ? sel.matchExpressions.map(obj) : [])
+    .map((e) => ({ key: str(e.key), operator: str(e.operator), values: strs(e.values) }))
+    .filter((e): e is { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values: string[] } => ['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator));
+  return { matchLabels, matchExpressions };
 }
 
 export function kubeOvnIpFacts(raw: unknown): KubeOvnIpFacts {
