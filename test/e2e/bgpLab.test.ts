@@ -173,6 +173,35 @@ async function clusterSmoke(lab: Lab, opts: { firstOctetBelow?: number } = {}): 
   return vip;
 }
 
+/** IPv6 over a second BGPPeer to the router's IPv6 address: a v6 Service, ECMP at the router, client traffic. */
+async function ipv6Smoke(lab: Lab, myAsn: number, peerAsn: number): Promise<void> {
+  lab.apply(`apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: lab-bgp6, namespace: metallb-system}
+spec: {addresses: [2001:db8:4::/64], autoAssign: false}
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: {name: lab-bgp6, namespace: metallb-system}
+spec: {ipAddressPools: [lab-bgp6]}
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: {name: lab-router-v6, namespace: metallb-system}
+spec: {myASN: ${myAsn}, peerASN: ${peerAsn}, peerAddress: "2001:db8:1::1"}
+`);
+  lab.apply(service('web6', 'web', { port: 8080, v6: true, pool: 'lab-bgp6' }));
+  const vip6 = await lab.waitIngress('web6');
+  expect(vip6).toMatch(/^2001:db8:4::/);
+  await lab.waitHops(vip6, BOTH_V6);
+  expect((await waitFor('curl the IPv6 VIP from the client', () => lab.curl(vip6))).pod).toMatch(/^web-/);
+  const status = await waitFor('web6 ServiceBGPStatus on both nodes', () => {
+    const st = lab.bgpStatus('web6');
+    return Object.keys(st).length === 2 ? st : undefined;
+  });
+  for (const peers of Object.values(status)) expect(peers).toContain('lab-router-v6');
+}
+
 describe('speaker against FRR (iBGP): the full matrix', () => {
   const lab = bgpLab('frr', { routerAsn: 64512, nodeAsn: 64512 });
   const vtysh = (cmd: string) => sh(`ip netns exec ${lab.rt} /usr/bin/vtysh --vty_socket ${lab.state.router?.dir} -c '${cmd}'`);
@@ -405,6 +434,9 @@ describe('speaker against BIRD (eBGP): smoke set and BFD', () => {
   test('Cluster: VIP, ECMP via both nodes, client traffic, ServiceBGPStatus', async () => {
     vip = await clusterSmoke(lab);
   }, 150_000);
+  test('IPv6 Service over an IPv6 session: ECMP at the router, reachable from the client', async () => {
+    await ipv6Smoke(lab, 64513, 64512);
+  }, 60_000);
   test('BFD (100 ms x 3): up for each node at the router; node link down => next hop dropped fast', async () => {
     expect(vip).not.toBe('');
     await bfdCheck(lab, () => {
@@ -421,4 +453,7 @@ describe('speaker against GoBGP (eBGP): smoke set', () => {
     const sessions = sh(lab.state.router?.commands.sessions as string).out;
     expect(sessions.match(/192\.0\.2\.1[12] .*Establ/g)?.length).toBe(2);
   }, 150_000);
+  test('IPv6 Service over an IPv6 session: ECMP at the router, reachable from the client', async () => {
+    await ipv6Smoke(lab, 64513, 64512);
+  }, 60_000);
 });
