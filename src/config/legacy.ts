@@ -107,7 +107,14 @@ function readYaml(configYaml: string, problems: ConfigProblems): unknown {
     problems.error(CONFIGMAP, pos ? `line ${pos.line}, column ${pos.col}` : '(document)', `invalid YAML: ${e.message.split('\n')[0]}; fix the syntax (indentation of nested lists is a common cause)`);
   }
   if (doc.errors.length > 0) return undefined;
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS() ?? {};
+  } catch (e) {
+    // The yaml library reports unresolved aliases and alias fan-out (its maxAliasCount) only when
+    // converting, by throwing (found by bench/fuzz).
+    problems.error(CONFIGMAP, '(document)', `invalid YAML: ${(e as Error).message.split('\n')[0]}; define each anchor (&name) before its alias (*name) and do not nest aliases deeply`);
+    return undefined;
+  }
 }
 
 /** The `config` key of ConfigMap `config` (seed 001/003 format); `namespace` for the produced objects. */

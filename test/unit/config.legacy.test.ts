@@ -215,6 +215,15 @@ describe('legacy-only errors', () => {
     expect(errs[0]?.message).toMatch(/invalid YAML/);
   });
 
+  it('refuses an alias without its anchor, and alias fan-out, instead of throwing', () => {
+    // Regression (bench/fuzz config.legacy): the yaml library throws these from toJS(), not in doc.errors.
+    const unresolved = legacyErrors('address-pools:\n- name: a\n  protocol: *p\n  addresses: [10.0.0.0/24]\n');
+    expect(unresolved).toEqual([expect.objectContaining({ kind: 'ConfigMap', field: '(document)', message: expect.stringMatching(/invalid YAML: .*alias/i) })]);
+    let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i < 10; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+    expect(legacyErrors(`${bomb}peers: *a9\n`)[0]?.message).toMatch(/invalid YAML/);
+  });
+
   it('collects every legacy error', () => {
     const errs = legacyErrors('address-pools:\n- name: a\n  addresses: [10.0.0.0/24]\n- name: b\n  protocol: x\n  addresses: [10.0.1.0/24]\n');
     expect(errs.map((e) => e.field)).toEqual(['address-pools[0].protocol', 'address-pools[1].protocol']);

@@ -42,6 +42,17 @@ describe('membership codec', () => {
     }
   });
 
+  it('drops a name that is not valid UTF-8 (it would decode longer than it came and could not be re-sent)', () => {
+    // Regression (bench/fuzz gossip.core): a 250-byte name of 0xff decoded to 750 bytes of U+FFFD, and the
+    // full-state sync then threw "does not fit the datagram" inside MembershipCore.
+    const good = ping([rec('z'.repeat(250))]);
+    const at = good.indexOf(Buffer.from('z'.repeat(250)));
+    const payload = Buffer.from(good.subarray(0, good.length - 32));
+    payload.fill(0xff, at, at + 250);
+    expect(decodeDatagram(signed(payload), KEY)).toEqual({ ok: false, reason: 'malformed' });
+    expect(decodeDatagram(ping([rec('node-é')]), KEY).ok).toBe(true);
+  });
+
   it('drops a wrong key, any flipped bit and any truncation, never throwing', () => {
     const good = ping([rec('node-b'), rec('node-c')]);
     expect(decodeDatagram(good, KEY).ok).toBe(true);

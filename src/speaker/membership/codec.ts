@@ -196,6 +196,8 @@ class Reader {
     if (n > max) throw new Malformed();
     this.need(n);
     const s = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, n).toString('utf8');
+    // Invalid UTF-8 decodes to U+FFFD (3 bytes each): such a name could not be written back (found by bench/fuzz).
+    if (Buffer.byteLength(s) !== n) throw new Malformed();
     this.pos += n;
     return s;
   }
