@@ -423,18 +423,14 @@ const NEEDED: Record<'controller' | 'speaker', NeededRule[]> = {
   ],
   speaker: [
     { group: '', resource: 'services', verbs: READ, scope: 'cluster' },
-    { group: '', resource: 'endpoints', verbs: READ, scope: 'cluster' },
     { group: 'discovery.k8s.io', resource: 'endpointslices', verbs: READ, scope: 'cluster' }, // serving endpoints per node
     { group: '', resource: 'nodes', verbs: READ, scope: 'cluster' }, // election candidates, node selectors
-    { group: '', resource: 'namespaces', verbs: READ, scope: 'cluster' },
     ...EVENTS, // nodeAssigned, announceFailed
     ...CONFIG_READ,
     ...['servicel2statuses', 'servicebgpstatuses'].flatMap((r): NeededRule[] => [
       { group: GROUP, resource: r, verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], scope: NAMESPACE },
       { group: GROUP, resource: `${r}/status`, verbs: ['get', 'update', 'patch'], scope: NAMESPACE },
     ]),
-    ...CONFIGURATION_STATE, // "speaker-<node>"
-    { group: '', resource: 'pods', verbs: ['get', 'list'], scope: NAMESPACE }, // memberlist peers, owner of status objects
     { group: '', resource: 'secrets', verbs: READ, scope: NAMESPACE }, // BGP passwordSecret
     { group: '', resource: 'configmaps', verbs: READ, scope: NAMESPACE }, // legacy ConfigMap "config"
   ],
