@@ -151,18 +151,30 @@ async function demoTraffic(state: LabState, ip: string): Promise<void> {
   if (!ready.length) fail(new Error(`no ready endpoint for nginx-lb; see ${join(state.dir, 'logs')} (lab-agent-*.log, kube-scheduler.log)`));
   const speakers = state.processes.some((p) => p.name.startsWith('ironlb-speaker@'));
   if (speakers) {
+    // Kube-OVN scenario: the client sits on VLAN 341 (tagged through Open vSwitch); otherwise on the LAN.
+    const vlan = state.kubeOvn?.vlanClient;
+    const clientNs = vlan?.namespace ?? net.clientNamespace;
+    const clientAddress = vlan?.address ?? net.clientAddresses[0];
     let answer: PodAnswer | undefined;
     let last = '';
-    for (let i = 0; i < 40 && !answer; i++) {
-      const r = inNamespace(net.clientNamespace, ['curl', '-sS', '-m', '2', `http://${ip}/`]);
+    for (let i = 0; i < 60 && !answer; i++) {
+      const r = inNamespace(clientNs, ['curl', '-sS', '-m', '2', `http://${ip}/`]);
       answer = r.ok ? parseAnswer(r.out) : undefined;
       last = r.err || r.out;
       if (!answer) await sleep(250);
     }
-    if (!answer) fail(new Error(`curl http://${ip}/ from the client namespace ${net.clientNamespace} got no answer (${last}); see ${join(state.dir, 'logs')}/speaker-*.log`));
-    out(`\ncurl http://${ip}/ from the client (${net.clientAddresses[0]}, namespace ${net.clientNamespace}):`);
+    if (!answer) fail(new Error(`curl http://${ip}/ from the client namespace ${clientNs} got no answer (${last}); see ${join(state.dir, 'logs')}/speaker-*.log`));
+    const owner = JSON.parse(kubectl(state, ['-n', 'metallb-system', 'get', 'servicel2statuses', '-l', 'metallb.io/service-name=nginx-lb', '-o', 'json'])) as { items: { status?: { node?: string; interfaces?: { name: string }[] } }[] };
+    const announcers = owner.items.map((o) => `${o.status?.node ?? '?'}${o.status?.interfaces?.length ? ` on ${o.status.interfaces.map((x) => x.name).join(',')}` : ''}`);
+    out(`\n${ip} is announced by ${announcers.join(' and ') || 'nobody (yet)'} (ServiceL2Status)`);
+    out(`curl http://${ip}/ from the client (${clientAddress}, namespace ${clientNs}${vlan ? `, VLAN ${vlan.vlanId}` : ''}):`);
     out(`  answered by pod ${answer.pod} on node ${answer.node} (pod IP ${answer.podIP})`);
-    out(`  the pod saw client address ${answer.client}${answer.client === net.clientAddresses[0] ? ' - the real client: externalTrafficPolicy Local kept it' : ''}`);
+    out(`  the pod saw client address ${answer.client}${answer.client === clientAddress ? ' - the real client: externalTrafficPolicy Local kept it' : ''}`);
+    const other = state.kubeOvn?.otherVlanClient;
+    if (other) {
+      const probe = inNamespace(other.namespace, ['arping', '-c', '2', '-w', '3', '-I', other.interface, ip]);
+      out(`arping ${ip} from ${other.address} on VLAN ${other.vlanId} (namespace ${other.namespace}): ${probe.ok ? 'ANSWERED (VLAN isolation broken!)' : 'no answer - the VIP lives on VLAN ' + (vlan?.vlanId ?? '?') + ' only'}`);
+    }
     return;
   }
   // Without a speaker nobody answers ARP for the external IP, so the client cannot reach it yet.
@@ -178,10 +190,12 @@ async function demoTraffic(state: LabState, ip: string): Promise<void> {
 }
 
 /** `npm start`: the lab plus the Kube-OVN seed scenario, ending with the Service's external IP. */
-export async function runLabDemo(flags: { dir?: string; nodes?: string }): Promise<void> {
+export async function runLabDemo(flags: { dir?: string; nodes?: string; scenario?: string }): Promise<void> {
   const dir = flags.dir ?? defaultLabDir();
+  const scenarioName = flags.scenario ?? 'kube-ovn';
+  if (scenarioName !== 'kube-ovn' && scenarioName !== 'lan') fail(new Error(`--scenario ${scenarioName}: use kube-ovn (VLAN 341 through Open vSwitch, the default) or lan (the plain LAN)`));
   try {
-    const state = await labUp({ dir, progress, nodes: nodeCount(flags.nodes) });
+    const state = await labUp({ dir, progress, nodes: nodeCount(flags.nodes), ...(scenarioName === 'kube-ovn' ? { scenario: 'kube-ovn' as const } : {}) });
     const scenario = join(projectRoot(), 'e2e', 'scenarios', 'kube-ovn-seed');
     progress('applying the seed-002 IPAddressPool (10.180.204.250-10.180.204.254) and L2Advertisement');
     process.stderr.write(kubectl(state, ['apply', '-f', join(scenario, 'pool.yaml')]));

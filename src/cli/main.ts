@@ -53,6 +53,7 @@ program
   .option('--ml-bind-addr <ip>', 'address for the gossip (default: the node\'s InternalIP)')
   .option('--ml-bind-port <port>', 'UDP port of the gossip', '7946')
   .option('--ml-secret-name <name>', 'Secret holding the gossip key (key "secretkey"); without it liveness falls back to Node readiness', 'memberlist')
+  .option('--ovsdb <endpoint>', 'the node\'s Open vSwitch database, for Kube-OVN underlay VLAN interfaces (unix:PATH or tcp:HOST:PORT)', 'unix:/var/run/openvswitch/db.sock')
   .action(runSpeaker);
 
 const lab = program
@@ -84,9 +85,10 @@ lab
   .action(runLabStatus);
 lab
   .command('demo')
-  .description('lab up, then apply the Kube-OVN seed pool (10.180.204.250-254), Deployment and Service, print its EXTERNAL-IP and send a request through it')
+  .description('lab up (Kube-OVN scenario: VLAN 341 through user-space Open vSwitch), then apply the seed-002 pool (10.180.204.250-254), Deployment and Service, print its EXTERNAL-IP and curl it from a client on VLAN 341')
   .option('--dir <dir>', 'state directory')
   .option('--nodes <n>', 'number of lab nodes', '3')
+  .option('--scenario <name>', 'kube-ovn (client on VLAN 341) or lan (client on the plain LAN)', 'kube-ovn')
   .action(runLabDemo);
 lab
   .command('agent', { hidden: true })

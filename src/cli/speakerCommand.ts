@@ -21,6 +21,7 @@ export interface SpeakerFlags {
   mlBindAddr?: string;
   mlBindPort: string;
   mlSecretName: string;
+  ovsdb?: string;
 }
 
 export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
@@ -41,7 +42,7 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
     nodeName, log: log.child({ protocol: 'bgp' }), metrics: new BgpMetrics(metrics.registry),
     onStateChange: (peer, state, reason) => log.info({ peer, state, reason }, 'BGP session state'),
   });
-  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics }, bgp);
+  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics, ...(flags.ovsdb ? { ovsdbEndpoint: flags.ovsdb } : {}) }, bgp);
   serveMetrics(metrics.registry, flags.metricsHost, Number(flags.metricsPort), log);
   let stopping = false;
   const shutdown = async () => {

@@ -27,6 +27,8 @@ export class KubeOvnSource {
     private readonly kc: KubeConfig,
     private readonly log: Logger,
     private readonly onChange: () => void,
+    /** The speaker needs subnets, vlans and provider-networks only (and has RBAC for no more). */
+    private readonly scope: { readonly kinds: readonly KubeOvnPlural[]; readonly controllerDeployment: boolean } = { kinds: KUBE_OVN_KINDS, controllerDeployment: true },
   ) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.apps = kc.makeApiClient(AppsV1Api);
@@ -83,9 +85,9 @@ export class KubeOvnSource {
   }
 
   private startWatching(): void {
-    this.log.info('Kube-OVN CRDs found; watching subnets, vlans, provider-networks, ips and the kube-ovn-controller Deployment');
+    this.log.info({ kinds: this.scope.kinds, controllerDeployment: this.scope.controllerDeployment }, 'Kube-OVN CRDs found; watching them');
     const reflectors = new Map<KubeOvnPlural, Reflector<KubernetesObject>>();
-    for (const plural of KUBE_OVN_KINDS) {
+    for (const plural of this.scope.kinds) {
       const r = new Reflector<KubernetesObject>({
         name: `${plural}.${KUBE_OVN_GROUP}`,
         path: `/apis/${KUBE_OVN_GROUP}/${KUBE_OVN_VERSION}/${plural}`,
@@ -96,6 +98,13 @@ export class KubeOvnSource {
       r.on(() => this.onChange());
       reflectors.set(plural, r);
     }
+    this.reflectors = reflectors;
+    for (const r of reflectors.values()) r.start();
+    if (this.scope.controllerDeployment) this.watchControllerDeployment();
+    this.onChange();
+  }
+
+  private watchControllerDeployment(): void {
     const { namespace, name } = KUBE_OVN_CONTROLLER;
     const fieldSelector = `metadata.name=${name}`;
     this.deployment = new Reflector<V1Deployment>({
@@ -111,10 +120,7 @@ export class KubeOvnSource {
       if (ev === 'update' && JSON.stringify(d.spec?.template?.spec?.containers) === JSON.stringify(old?.spec?.template?.spec?.containers)) return;
       this.onChange();
     });
-    this.reflectors = reflectors;
-    for (const r of reflectors.values()) r.start();
     this.deployment.start();
-    this.onChange();
   }
 
   private stopWatching(): void {

@@ -71,7 +71,7 @@ export async function startControlPlane(dir: string, progress: Progress): Promis
   mkdirSync(join(dir, 'pki'), { recursive: true });
   const processes: TrackedProcess[] = [];
   try {
-    const [etcdClient, etcdPeer, apiPort, kcmPort] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
+    const [etcdClient, etcdPeer, apiPort] = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
 
     progress(`starting etcd on 127.0.0.1:${etcdClient}`);
     const etcd = startDetached('etcd', binaries.etcd, [
@@ -112,15 +112,25 @@ export async function startControlPlane(dir: string, progress: Progress): Promis
     writeFileSync(kubeconfig, kubeconfigYaml(url, caFile, 'admin', adminToken), { mode: 0o600 });
 
     progress('starting kube-controller-manager (EndpointSlices, Deployments, ServiceAccounts, namespaces, GC)');
-    const kcm = startDetached('kube-controller-manager', binaries.kubeControllerManager, [
-      `--kubeconfig=${kubeconfig}`, '--leader-elect=false', `--controllers=${KCM_CONTROLLERS}`,
-      '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`, '--v=1',
-      // No cloud provider, no node lifecycle: nodes of the lab have no kubelet.
-      '--use-service-account-credentials=false',
-    ], join(dir, 'logs', 'kube-controller-manager.log'));
-    processes.push(kcm);
-    await sleep(300);
-    if (!isRunning(kcm)) throw new Error(`kube-controller-manager exited at once:\n${tailOfLog(kcm.log)}`);
+    // A free port can be taken before kcm binds it (ephemeral source ports share the range, and
+    // the API server just opened many): pick it late and try again on "address already in use".
+    for (let attempt = 1; ; attempt++) {
+      const kcmPort = await freeLoopbackPort();
+      const kcm = startDetached('kube-controller-manager', binaries.kubeControllerManager, [
+        `--kubeconfig=${kubeconfig}`, '--leader-elect=false', `--controllers=${KCM_CONTROLLERS}`,
+        '--bind-address=127.0.0.1', `--secure-port=${kcmPort}`, '--v=1',
+        // No cloud provider, no node lifecycle: nodes of the lab have no kubelet.
+        '--use-service-account-credentials=false',
+      ], join(dir, 'logs', 'kube-controller-manager.log'));
+      await sleep(300);
+      if (isRunning(kcm)) {
+        processes.push(kcm);
+        break;
+      }
+      const tail = tailOfLog(kcm.log);
+      if (attempt < 3 && /address already in use/.test(tail)) continue;
+      throw new Error(`kube-controller-manager exited at once:\n${tail}`);
+    }
 
     return { dir, apiserver: url, kubeconfig, kubectl: binaries.kubectl, caFile, adminToken, processes, binaries };
   } catch (e) {

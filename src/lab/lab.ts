@@ -13,7 +13,7 @@ import { projectRoot } from './projectRoot.js';
 import type { RouterDaemonSpec } from './routers/types.js';
 import { ROUTER_POOL, removeRouterRuntimeDir, routerDaemonSpec, routerInfo, startLabRouter, type LabRouterInfo, type RouterKind } from './router.js';
 import { NODE_APISERVER_PORT } from './tunnel.js';
-import { createKubeOvnNetwork, kubeOvnObjects, planKubeOvnNetwork, providerNetworkStatus, removeOvsRuntimeDir, type LabKubeOvnNetwork } from './ovs.js';
+import { createKubeOvnNetwork, KUBE_OVN_SUBNET, kubeOvnObjects, planKubeOvnNetwork, providerNetworkStatus, removeOvsRuntimeDir, subnetStatus, type LabKubeOvnNetwork } from './ovs.js';
 import { parseAllDocuments } from 'yaml';
 
 export const METALLB_NAMESPACE = 'metallb-system';
@@ -451,6 +451,8 @@ export async function startSpeakers(state: LabState): Promise<NamespacedProcess[
   for (const n of state.network?.nodes ?? []) {
     started.push(startInNamespace(n.namespace, `ironlb-speaker@${n.name}`, process.execPath, [
       join(projectRoot(), 'bin', 'ironlb.js'), 'speaker', '--node-name', n.name, '--kubeconfig', nodeFile(state.dir, n.name, 'speaker.kubeconfig'),
+      // Each lab node has its own ovsdb-server (kube-ovn scenario); elsewhere the default socket just is not there.
+      ...(state.kubeOvn?.nodes[n.name] ? ['--ovsdb', state.kubeOvn.nodes[n.name]!.ovs.endpoint] : []),
     ], join(state.dir, 'logs', `speaker-${n.name}.log`)));
   }
   for (const p of started) await waitExecuted(p);
@@ -488,6 +490,7 @@ async function setUpKubeOvn(state: LabState, plan: LabKubeOvnNetwork, processes:
   }
   kubectl(state, ['apply', '--server-side', '--force-conflicts', '-f', '-'], kubeOvnObjects(plan));
   kubectl(state, ['patch', 'provider-networks.kubeovn.io', plan.provider, '--subresource=status', '--type=merge', '-p', providerNetworkStatus(plan)]);
+  kubectl(state, ['patch', 'subnets.kubeovn.io', KUBE_OVN_SUBNET, '--subresource=status', '--type=merge', '-p', subnetStatus()]);
 }
 
 /**

@@ -249,6 +249,10 @@ export function addVlanPort(plan: LabKubeOvnNetwork, n: LabKubeOvnNode): void {
     '--', 'set', 'port', n.vlanPort, 'external_ids:vendor=kube-ovn', `external_ids:provider-vlan-interface=${n.nic}.${plan.vlanId}`,
   ]);
   ipIn(n.namespace, 'link', 'set', n.vlanPort, 'up');
+  // Replies to VLAN-341 clients (un-DNATed from the VIP) leave through the VLAN port: the lab's
+  // stand-in for OVN's logical switch, which delivers them in a real cluster. Metric 100 so an
+  // address a test puts on the port brings its own prefix route without a clash.
+  ipIn(n.namespace, 'route', 'replace', plan.subnetCidr, 'dev', n.vlanPort, 'metric', '100');
 }
 
 /**
@@ -286,6 +290,13 @@ spec:
   natOutgoing: false
   enableExternalLBAddress: true
 `;
+}
+
+/** Subnet status as kube-ovn-controller writes it for a valid, ready subnet (ironlb only counts Validated subnets as underlay candidates). */
+export function subnetStatus(): string {
+  const now = new Date().toISOString();
+  const condition = (type: string) => ({ type, status: 'True', reason: type === 'Validated' ? 'ValidatedSuccessfully' : 'SetPrivateLogicalSwitchSuccess', lastUpdateTime: now, lastTransitionTime: now });
+  return JSON.stringify({ status: { conditions: [condition('Validated'), condition('Ready')] } });
 }
 
 /** ProviderNetwork status as kube-ovn-controller would write it once every node is ready. */

@@ -16,12 +16,22 @@ export interface ServiceSnapshot {
   readonly endpoints: readonly EndpointFacts[];
 }
 
+/** Kube-OVN underlay facts the election needs (src/speaker/underlay.ts builds them). */
+export interface UnderlayFacts {
+  /** The candidate underlay Subnet holding `ip`, and the node label that marks its provider network ready. */
+  subnetOf(ip: string): { readonly subnet: string; readonly readyLabel: string } | undefined;
+  /** This node's announce interface for the Subnet (its VLAN port), or why there is none. */
+  interfaceFor(subnet: string): { readonly ok: true; readonly name: string } | { readonly ok: false; readonly reason: string; readonly message: string };
+}
+
 export interface ClusterSnapshot {
   readonly config: Config;
   readonly services: readonly ServiceSnapshot[];
   readonly nodes: readonly NodeFacts[];
   readonly aliveNodes: ReadonlySet<string>;
   readonly ignoreExcludeLabel: boolean;
+  /** Absent: no Kube-OVN underlay (MetalLB's behaviour for every Service). */
+  readonly underlay?: UnderlayFacts;
 }
 
 /** Where to answer for one IP: every eligible interface, or the named ones only. */
@@ -34,6 +44,14 @@ export interface ServiceDecision {
   /** Why this node does not announce (MetalLB's reason strings), when it does not. */
   readonly reason?: string;
   readonly announcer?: string;
+  /** Set for an IP in a Kube-OVN underlay Subnet. */
+  readonly underlay?: {
+    readonly subnet: string;
+    /** The Service says Cluster; underlay VIPs are elected among endpoint nodes anyway (spec 6.3). */
+    readonly clusterTreatedAsLocal: boolean;
+    /** This node won but has no interface to answer on: nobody answers until it has one. */
+    readonly interfaceProblem?: { readonly reason: string; readonly message: string };
+  };
 }
 
 export interface NodeAnnouncements {
@@ -71,25 +89,39 @@ export function announcementsFor(nodeName: string, snap: ClusterSnapshot): NodeA
       continue;
     }
     const ads = snap.config.l2Advertisements.filter((a) => a.pools.includes(pool.name));
+    // Underlay VIP: only nodes whose provider network is ready, and only nodes with a ready local
+    // endpoint whatever the policy says (Kube-OVN installs the VIP flow only where the pod is).
+    const underlay = snap.underlay?.subnetOf(svc.ingressIps[0]!);
+    const underlayNote = underlay ? { subnet: underlay.subnet, clusterTreatedAsLocal: !svc.externalTrafficPolicyLocal } : undefined;
     const result = l2AnnouncerFor({
       ingressIp: svc.ingressIps[0]!,
-      externalTrafficPolicyLocal: svc.externalTrafficPolicyLocal,
+      externalTrafficPolicyLocal: underlay ? true : svc.externalTrafficPolicyLocal,
       sharesIp: svc.sharesIp,
       serviceLabels: svc.labels,
       advertisements: ads,
-      nodes: snap.nodes,
+      nodes: underlay ? snap.nodes.filter((n) => n.labels[underlay.readyLabel] === 'true') : snap.nodes,
       aliveNodes: snap.aliveNodes,
       endpoints: svc.endpoints,
       ignoreExcludeLabel: snap.ignoreExcludeLabel,
     });
     if (result.announcer !== nodeName) {
-      decide({ reason: result.announcer ? 'notOwner' : result.reason, announcer: result.announcer });
+      decide({ reason: result.announcer ? 'notOwner' : result.reason, announcer: result.announcer, ...(underlayNote ? { underlay: underlayNote } : {}) });
       continue;
     }
-    const mine = self ? adsCoveringNode(ads, svc.labels, self.labels) : [];
-    const interfaces = interfacesOf(mine);
+    let interfaces: InterfaceChoice;
+    if (underlay && snap.underlay) {
+      // The VLAN port replaces the advertisement's interface list: ARP must leave on that VLAN.
+      const itf = snap.underlay.interfaceFor(underlay.subnet);
+      if (!itf.ok) {
+        decide({ reason: 'noAnnounceInterface', announcer: nodeName, underlay: { ...underlayNote!, interfaceProblem: { reason: itf.reason, message: itf.message } } });
+        continue;
+      }
+      interfaces = [itf.name];
+    } else {
+      interfaces = interfacesOf(self ? adsCoveringNode(ads, svc.labels, self.labels) : []);
+    }
     for (const ip of svc.ingressIps) byIp.set(ip, mergeInterfaces(byIp.get(ip), interfaces));
-    decide({ announce: { ips: svc.ingressIps, interfaces }, announcer: nodeName });
+    decide({ announce: { ips: svc.ingressIps, interfaces }, announcer: nodeName, ...(underlayNote ? { underlay: underlayNote } : {}) });
   }
   return { byIp, decisions };
 }

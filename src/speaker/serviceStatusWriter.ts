@@ -82,6 +82,12 @@ export interface StatusWriterOptions {
   readonly concurrency?: number;
   /** Counts every API write (metallb_k8s_client_updates_total). */
   readonly onWrite?: () => void;
+  /**
+   * Layer 2 only: before taking a Service over, delete its objects left by nodes that are no
+   * longer alive (a crashed owner cannot delete its own). Kube-OVN reads these objects and refuses
+   * a Service with several announcing nodes (kube-ovn-underlay.md 6.3).
+   */
+  readonly aliveNodes?: () => ReadonlySet<string>;
 }
 
 export class ServiceStatusWriter {
@@ -190,6 +196,7 @@ export class ServiceStatusWriter {
     for (const c of plan.creates) {
       const [svcNamespace, svcName] = c.key.split('/') as [string, string];
       writes.push(this.writer.submit(c.key, async () => {
+        if (this.opts.aliveNodes) await this.deleteLeftByDeadNodes(svcNamespace, svcName, this.opts.aliveNodes());
         this.opts.onWrite?.();
         const created = (await this.custom.createNamespacedCustomObject({ ...api, body: {
           apiVersion: `${METALLB_GROUP}/v1beta1`, kind: kind.kind,
@@ -205,6 +212,20 @@ export class ServiceStatusWriter {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
+
+  private async deleteLeftByDeadNodes(svcNamespace: string, svcName: string, alive: ReadonlySet<string>): Promise<void> {
+    const { namespace, nodeName, kind } = this.opts;
+    const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: kind.plural };
+    const list = (await this.custom.listNamespacedCustomObject({ ...api, labelSelector: `${LABEL_SERVICE_NAMESPACE}=${svcNamespace},${LABEL_SERVICE_NAME}=${svcName}` })) as { items: StatusObject[] };
+    for (const o of list.items) {
+      const node = o.metadata?.labels?.[LABEL_NODE];
+      if (!node || node === nodeName || alive.has(node)) continue;
+      this.opts.log.info({ service: `${svcNamespace}/${svcName}`, node, object: o.metadata?.name }, `deleting the ${kind.kind} left by a node that is gone`);
+      this.opts.onWrite?.();
+      await ignoreMissing(() => this.custom.deleteNamespacedCustomObject({ ...api, name: o.metadata?.name ?? '' }));
+    }
+  }
+
 }
 
 async function ignoreMissing(call: () => Promise<unknown>): Promise<void> {

@@ -13,7 +13,8 @@ import { ConfigSource } from '../k8s/configSource.js';
 import { EventRecorder } from '../k8s/events.js';
 import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
 import { endpointIndex } from './endpoints.js';
-import { announcementsFor, type InterfaceChoice, type ServiceSnapshot } from './announcements.js';
+import { announcementsFor, type InterfaceChoice, type ServiceDecision, type ServiceSnapshot } from './announcements.js';
+import { SpeakerUnderlay } from './underlay.js';
 import type { EndpointFacts, NodeFacts } from './election.js';
 import type { Liveness } from './liveness.js';
 import type { SpeakerMetrics } from './metrics.js';
@@ -26,6 +27,8 @@ import type { DesiredRib } from './bgp/ribOut.js';
 /** What the speaker needs from the layer-2 data path (src/speaker/l2/announcer.ts). */
 export interface L2DataPath {
   setAnnouncements(byIp: ReadonlyMap<string, { interfaces: InterfaceChoice }>): void;
+  /** Re-read the host's interfaces now (an underlay VLAN port came or went). */
+  rescan?(): void;
   close(): void;
 }
 
@@ -43,6 +46,8 @@ export interface SpeakerOptions {
   readonly ignoreExcludeLabel: boolean;
   readonly log: Logger;
   readonly metrics?: SpeakerMetrics;
+  /** The node's OVSDB for Kube-OVN underlay interfaces (default unix:/var/run/openvswitch/db.sock). */
+  readonly ovsdbEndpoint?: string;
 }
 
 export class Speaker {
@@ -63,6 +68,9 @@ export class Speaker {
   /** Per protocol: service -> its announced IPs as text, from the last pass. */
   private readonly announcedServices = new Map<'layer2' | 'bgp', Map<string, string>>();
   private bgpPeersText = '';
+  private readonly underlay: SpeakerUnderlay;
+  /** Underlay warnings already recorded: "service|reason|message" (one event per distinct problem). */
+  private readonly underlayWarned = new Set<string>();
   private readonly bgpStatuses: ServiceStatusWriter | undefined;
   private liveness: Liveness | undefined;
   private readonly log: Logger;
@@ -70,6 +78,13 @@ export class Speaker {
   constructor(kc: KubeConfig, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions, private readonly bgp?: BgpControlPath) {
     this.log = opts.log;
     this.events = new EventRecorder(kc, 'metallb-speaker', `ironlb-speaker-${opts.nodeName}`, this.log);
+    this.underlay = new SpeakerUnderlay(kc, {
+      nodeName: opts.nodeName, log: this.log.child({ part: 'underlay' }), ...(opts.ovsdbEndpoint ? { ovsdbEndpoint: opts.ovsdbEndpoint } : {}),
+      onChange: (change) => {
+        if (change) this.dataPath.rescan?.();
+        this.schedule();
+      },
+    });
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     this.services = new Reflector<V1Service>({
@@ -82,6 +97,7 @@ export class Speaker {
     });
     this.l2Statuses = new ServiceStatusWriter(kc, {
       kind: L2_STATUS, namespace: opts.namespace, nodeName: opts.nodeName, log: this.log, onWrite: () => opts.metrics?.updates.inc(),
+      aliveNodes: () => this.liveness?.alive() ?? new Set([opts.nodeName]),
     });
     if (bgp) {
       this.bgpStatuses = new ServiceStatusWriter(kc, {
@@ -104,7 +120,7 @@ export class Speaker {
     this.running = true;
     for (const r of [this.services, this.slices, this.l2Statuses, ...(this.bgpStatuses ? [this.bgpStatuses] : [])]) r.start();
     this.config.start();
-    await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.bgpStatuses?.synced, this.config.synced()]);
+    await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.bgpStatuses?.synced, this.config.synced(), this.underlay.start()]);
     this.liveness = await makeLiveness(this);
     this.liveness.onChange(() => this.schedule());
     // Do not announce before knowing who else is alive: a speaker that believes it is alone,
@@ -141,6 +157,7 @@ export class Speaker {
     this.running = false;
     for (const r of [this.services, this.slices, this.l2Statuses, ...(this.bgpStatuses ? [this.bgpStatuses] : [])]) r.stop();
     void this.bgp?.stop();
+    void this.underlay.stop();
     this.config.stop();
     this.liveness?.stop();
     this.dataPath.close();
@@ -221,9 +238,11 @@ export class Speaker {
     // A stale view (we just stalled or joined) must not move IPs: keep what we announce until
     // the membership has re-synced; its change event brings us back here.
     if (this.liveness.stale?.()) return;
+    const underlay = this.underlay.facts(nodes.find((n) => n.name === this.opts.nodeName));
     const result = announcementsFor(this.opts.nodeName, {
-      config, services, nodes, aliveNodes: this.liveness.alive(), ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+      config, services, nodes, aliveNodes: this.liveness.alive(), ignoreExcludeLabel: this.opts.ignoreExcludeLabel, ...(underlay ? { underlay } : {}),
     });
+    this.noteUnderlayProblems(result.decisions);
     this.dataPath.setAnnouncements(new Map([...result.byIp].map(([ip, interfaces]) => [ip, { interfaces }])));
 
     const nowAnnounced = new Map<string, { ips: readonly string[]; interfaces: InterfaceChoice }>();
@@ -261,6 +280,31 @@ export class Speaker {
     }
     this.noteAnnounced('bgp', nowAdvertised, (key) => result.decisions.find((d) => d.service === key)?.reason);
     this.bgpStatuses?.setDesired(desiredStatus);
+  }
+
+  /** Warning events of the underlay election on the Services this node won (spec 6.3), once per distinct problem. */
+  private noteUnderlayProblems(decisions: readonly ServiceDecision[]): void {
+    for (const d of decisions) {
+      if (!d.underlay || d.announcer !== this.opts.nodeName) continue;
+      const warnings: { reason: string; message: string }[] = [];
+      if (d.underlay.clusterTreatedAsLocal) {
+        warnings.push({ reason: 'ClusterPolicyTreatedAsLocal', message: `external IP in Kube-OVN underlay subnet "${d.underlay.subnet}": announced only from nodes with a ready local pod, as if externalTrafficPolicy were Local (Kube-OVN forwards the VIP only on the pod's node); set externalTrafficPolicy: Local to silence this` });
+      }
+      if (d.underlay.interfaceProblem?.reason === 'Resolving') {
+        this.log.debug({ service: d.service, message: d.underlay.interfaceProblem.message }, 'elected for an underlay IP; its interface is still being resolved');
+      } else if (d.underlay.interfaceProblem) {
+        const p = d.underlay.interfaceProblem;
+        warnings.push({ reason: 'announceFailed', message: `${p.reason}: ${p.message}` });
+        this.log.warn({ service: d.service, reason: p.reason, message: p.message }, 'elected for an underlay IP but no interface to answer on');
+      }
+      for (const w of warnings) {
+        const key = `${d.service}|${w.reason}|${w.message}`;
+        if (this.underlayWarned.has(key)) continue;
+        this.underlayWarned.add(key);
+        const [namespace, name] = d.service.split('/') as [string, string];
+        this.events.record({ apiVersion: 'v1', kind: 'Service', namespace, name, uid: this.services.get(d.service)?.metadata?.uid }, { type: 'Warning', ...w });
+      }
+    }
   }
 
   /** Events, logs and the announced gauge for what changed in one protocol since the last pass. */

@@ -431,6 +431,7 @@ const NEEDED: Record<'controller' | 'speaker', NeededRule[]> = {
       { group: GROUP, resource: r, verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], scope: NAMESPACE },
       { group: GROUP, resource: `${r}/status`, verbs: ['get', 'update', 'patch'], scope: NAMESPACE },
     ]),
+    ...['subnets', 'vlans', 'provider-networks'].map((resource): NeededRule => ({ group: 'kubeovn.io', resource, verbs: READ, scope: 'cluster' })), // underlay VIPs and their VLAN
     { group: '', resource: 'secrets', verbs: READ, scope: NAMESPACE }, // BGP passwordSecret
     { group: '', resource: 'configmaps', verbs: READ, scope: NAMESPACE }, // legacy ConfigMap "config"
   ],
