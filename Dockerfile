@@ -45,9 +45,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-# nft: the speaker's BFD TTL guard (see above). Nothing else is installed.
+# nft: the speaker's BFD TTL guard (see above). iproute2: the Kube-OVN underlay interface
+# resolver runs `ip -j -d address show` (src/vlan/kernelInterfaces.ts). Nothing else is installed.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nftables \
+ && apt-get install -y --no-install-recommends nftables iproute2 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /ironlb
 ENV NODE_ENV=production

@@ -138,6 +138,15 @@ describe('Dockerfile', () => {
     expect(existsSync(join(ROOT, entry[1]!.replace(/^\/ironlb\//, '')))).toBe(true);
   });
 
+  it('the runtime image installs the tools the speaker executes (nft, ip)', () => {
+    const runtimeRuns = stages.at(-1)!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const installed = /apt-get install[^&]*/.exec(runtimeRuns)?.[0]?.split(/\s+/) ?? [];
+    // src/vlan/kernelInterfaces.ts runs `ip -j -d address show` (iproute2); BFD's TTL guard runs nft.
+    expect(read('src/vlan/kernelInterfaces.ts')).toMatch(/execFile\('ip'/);
+    expect(installed).toContain('iproute2');
+    expect(installed).toContain('nftables');
+  });
+
   it('has no ADD and fetches nothing in COPY', () => {
     expect(dockerfile.filter((i) => i.op === 'ADD')).toEqual([]);
     for (const i of dockerfile.filter((x) => x.op === 'COPY')) expect(i.args).not.toMatch(/https?:\/\//);
