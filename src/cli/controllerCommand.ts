@@ -50,7 +50,12 @@ export async function runController(flags: ControllerFlags): Promise<void> {
   if (badTiming) throw new Error(`leader election: ${badTiming}; adjust --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period`);
 
   const controller = new Controller(kc, { namespace: flags.namespace, lbClass: flags.lbClass, log, metrics, memberlistSecretName: flags.mlSecretName });
-  serveMetrics(metrics.registry, flags.metricsHost, Number(flags.metricsPort), log);
+  // Ready once the caches are synced and the webhook serves: the leader and a standby alike (a standby serves the
+  // webhook from the same caches and must be ready to take over).
+  let ready = false;
+  serveMetrics(metrics.registry, flags.metricsHost, Number(flags.metricsPort), log, {
+    ready: () => (ready ? undefined : 'caches not synced (or the webhook not serving) yet'),
+  });
   const webhook = webhookPort
     ? new WebhookServer(kc, {
         port: webhookPort, host: flags.webhookHost, namespace: flags.namespace, secretName: flags.webhookSecret,
@@ -89,6 +94,7 @@ export async function runController(flags: ControllerFlags): Promise<void> {
       throw e;
     });
   }
+  ready = true;
   if (elector) elector.start();
   else await controller.startReconciling();
 }

@@ -33,17 +33,22 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
   }
   const log = makeLogger('speaker', flags.logLevel).child({ node: nodeName });
   const kc = loadKubeConfig(flags.kubeconfig);
+  // The announcer reports its first gratuitous frame per takeover to the metrics (announce latency).
+  let metrics: SpeakerMetrics | undefined;
   const announcer = new L2Announcer({
-    logger: log,
+    logger: log, onGratuitous: (ip) => metrics?.gratuitousSent(ip),
     ...(flags.excludeInterfaces !== undefined ? { excludeInterfaces: flags.excludeInterfaces.split(',').filter(Boolean) } : {}),
   });
-  const metrics = new SpeakerMetrics(() => announcer.counters());
+  metrics = new SpeakerMetrics(() => announcer.counters());
+  const speakerMetrics = metrics;
   const bgp = new BgpSpeaker({
-    nodeName, log: log.child({ protocol: 'bgp' }), metrics: new BgpMetrics(metrics.registry),
+    nodeName, log: log.child({ protocol: 'bgp' }), metrics: new BgpMetrics(speakerMetrics.registry),
     onStateChange: (peer, state, reason) => log.info({ peer, state, reason }, 'BGP session state'),
   });
-  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics, ...(flags.ovsdb ? { ovsdbEndpoint: flags.ovsdb } : {}) }, bgp);
-  serveMetrics(metrics.registry, flags.metricsHost, Number(flags.metricsPort), log);
+  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics: speakerMetrics, ...(flags.ovsdb ? { ovsdbEndpoint: flags.ovsdb } : {}) }, bgp);
+  serveMetrics(speakerMetrics.registry, flags.metricsHost, Number(flags.metricsPort), log, {
+    ready: () => (speaker.isReady() ? undefined : 'caches not synced or membership not settled yet'),
+  });
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
@@ -57,7 +62,7 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
   await speaker.start((s) =>
     makeLiveness({
       nodeName, log, nodes: () => s.nodes(), secretData: (n: string) => s.secretData(n), secretName: flags.mlSecretName,
-      bindAddr: flags.mlBindAddr, bindPort: Number(flags.mlBindPort),
+      bindAddr: flags.mlBindAddr, bindPort: Number(flags.mlBindPort), onMembershipEvent: (e) => speakerMetrics.noteMembershipEvent(e),
     }),
   );
 }

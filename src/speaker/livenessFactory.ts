@@ -2,6 +2,7 @@
 // (MetalLB's default), Node readiness otherwise.
 import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { MembershipEvent } from './membership/core.js';
 import { GossipThread } from './membership/gossipThread.js';
 import { NodeReadinessLiveness, type Liveness } from './liveness.js';
 
@@ -13,6 +14,8 @@ export interface LivenessSetup {
   readonly secretName: string;
   readonly bindAddr?: string;
   readonly bindPort: number;
+  /** Every gossip membership event (metrics); not called with Node-readiness liveness. */
+  readonly onMembershipEvent?: (e: MembershipEvent) => void;
 }
 
 export function internalIp(node: V1Node | undefined): string | undefined {
@@ -38,6 +41,7 @@ export async function makeLiveness(setup: LivenessSetup): Promise<Liveness> {
     onError: (err) => log.warn({ err: err.message }, 'gossip membership error'),
   });
   log.info({ bindAddress, port: setup.bindPort }, 'gossip membership started');
+  if (setup.onMembershipEvent) gossip.onChange(setup.onMembershipEvent);
   return new GossipLiveness(gossip, seeds, log);
 }
 

@@ -18,6 +18,7 @@ import { SpeakerUnderlay } from './underlay.js';
 import type { EndpointFacts, NodeFacts } from './election.js';
 import type { Liveness } from './liveness.js';
 import type { SpeakerMetrics } from './metrics.js';
+import { SpeakerConfigurationState } from './configurationState.js';
 import { BGP_STATUS, L2_STATUS, ServiceStatusWriter, type StatusExtra } from './serviceStatusWriter.js';
 import { bgpAnnouncementsFor } from './bgpAnnouncements.js';
 import { peerSessionSpecs } from './bgpPeerSpecs.js';
@@ -73,6 +74,7 @@ export class Speaker {
   private readonly underlayWarned = new Set<string>();
   private readonly bgpStatuses: ServiceStatusWriter | undefined;
   private liveness: Liveness | undefined;
+  private readonly configState: SpeakerConfigurationState;
   private readonly log: Logger;
 
   constructor(kc: KubeConfig, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions, private readonly bgp?: BgpControlPath) {
@@ -113,6 +115,12 @@ export class Speaker {
     } });
     this.services.on(() => this.schedule());
     this.slices.on(() => this.schedule());
+    this.configState = new SpeakerConfigurationState(kc, { namespace: opts.namespace, nodeName: opts.nodeName, log: this.log });
+  }
+
+  /** Readiness (/readyz): caches synced and the membership view settled (announcing may begin). */
+  isReady(): boolean {
+    return this.running && this.started;
   }
 
   /** Liveness may depend on the config (the memberlist Secret), so it is attached after the caches sync. */
@@ -159,6 +167,7 @@ export class Speaker {
     void this.bgp?.stop();
     void this.underlay.stop();
     this.config.stop();
+    this.configState.stop();
     this.liveness?.stop();
     this.dataPath.close();
   }
@@ -218,15 +227,18 @@ export class Speaker {
       if (text !== this.lastConfigError) this.log.error({ errors: outcome.errors.map(formatConfigError) }, 'configuration rejected; keeping the last valid configuration');
       this.lastConfigError = text;
       this.opts.metrics?.configStale.set(1);
+      this.configState.report({ valid: false, errorSummary: text });
       return;
     }
     this.lastConfigError = '';
+    this.configState.report({ valid: true, errorSummary: '' });
     this.currentConfig = outcome.config;
     this.opts.metrics?.configLoaded.set(1);
     this.opts.metrics?.configStale.set(0);
   }
 
   private async reconcile(): Promise<void> {
+    const passStartedAt = performance.now();
     if (this.configDirty) this.reloadConfig();
     const config = this.currentConfig;
     if (!config || !this.liveness) return;
@@ -243,6 +255,7 @@ export class Speaker {
       config, services, nodes, aliveNodes: this.liveness.alive(), ignoreExcludeLabel: this.opts.ignoreExcludeLabel, ...(underlay ? { underlay } : {}),
     });
     this.noteUnderlayProblems(result.decisions);
+    this.opts.metrics?.noteLayer2Owners(this.opts.nodeName, layer2Owners(this.opts.nodeName, services, result.decisions), this.liveness.alive(), passStartedAt);
     this.dataPath.setAnnouncements(new Map([...result.byIp].map(([ip, interfaces]) => [ip, { interfaces }])));
 
     const nowAnnounced = new Map<string, { ips: readonly string[]; interfaces: InterfaceChoice }>();
@@ -338,6 +351,18 @@ export class Speaker {
       endpoints,
     };
   }
+}
+
+/** IP -> the node answering for it on layer 2 (this node only when it really announces), for the takeover metrics. */
+function layer2Owners(self: string, services: readonly ServiceSnapshot[], decisions: readonly ServiceDecision[]): Map<string, string | undefined> {
+  const ipsOf = new Map(services.map((s) => [s.key, s.ingressIps]));
+  const owners = new Map<string, string | undefined>();
+  for (const d of decisions) {
+    const owner = d.announce ? self : d.announcer === self ? undefined : d.announcer;
+    // A shared IP: any Service announcing it from here makes it ours.
+    for (const ip of ipsOf.get(d.service) ?? []) if (owners.get(ip) !== self) owners.set(ip, owner);
+  }
+  return owners;
 }
 
 export function nodeFacts(n: V1Node): NodeFacts {

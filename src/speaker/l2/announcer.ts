@@ -63,6 +63,8 @@ export interface L2AnnouncerOptions {
   /** IP-layer group joins (MLD reports); default real sockets, none when openSocket is a test fake. */
   readonly ipv6Groups?: ((ifname: string) => IpGroupJoiner) | null;
   readonly now?: () => number;
+  /** Called after a burst handed at least one gratuitous ARP/NA for `ip` to a socket (announce latency metric). */
+  readonly onGratuitous?: (ip: string) => void;
 }
 
 /** What #syncMulticast needs of an IP-layer membership (Ipv6GroupMembership). */
@@ -132,6 +134,7 @@ export class L2Announcer {
   readonly #openSocket: (ifname: string, options: PacketSocketOptions) => FrameSocket;
   readonly #ipv6Groups: ((ifname: string) => IpGroupJoiner) | null;
   readonly #now: () => number;
+  readonly #onGratuitous: ((ip: string) => void) | undefined;
   readonly #ips = new Map<string, IpState>();
   readonly #responders = new Map<string, Responder>();
   readonly #counters = new Map<string, MutableCounters>();
@@ -151,6 +154,7 @@ export class L2Announcer {
     this.#openSocket = options.openSocket ?? ((ifname, o) => PacketSocket.open(ifname, o));
     this.#ipv6Groups = options.ipv6Groups !== undefined ? options.ipv6Groups : options.openSocket ? null : (ifname) => new Ipv6GroupMembership(ifname);
     this.#now = options.now ?? (() => performance.now());
+    this.#onGratuitous = options.onGratuitous;
     warmUpCodecs();
     this.rescan();
     const every = options.rescanIntervalMs ?? 10_000;
@@ -328,6 +332,7 @@ export class L2Announcer {
 
   /** One burst: ARP request + reply (IPv4) or an unsolicited NA (IPv6) on every allowed interface. */
   #burst(state: IpState): void {
+    const before = this.#counters.get(state.ip)?.gratuitousSent ?? 0;
     for (const r of this.#responders.values()) {
       if (!this.#allowed(state, r)) continue;
       if (state.family === 4 && r.arp) {
@@ -336,6 +341,13 @@ export class L2Announcer {
       } else if (state.family === 6 && r.ndp && r.iface.linkLocal) {
         const linkLocal = r.iface.linkLocal;
         if (this.#send(r.ndp, () => buildUnsolicitedNeighborAdvertisement(r.mac, linkLocal, state.ip))) this.#count(state.ip).gratuitousSent++;
+      }
+    }
+    if (this.#onGratuitous && (this.#counters.get(state.ip)?.gratuitousSent ?? 0) > before) {
+      try {
+        this.#onGratuitous(state.ip);
+      } catch (e) {
+        this.#log.debug({ err: (e as Error).message }, 'layer2: onGratuitous callback failed');
       }
     }
   }
