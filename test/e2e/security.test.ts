@@ -108,6 +108,9 @@ const ALLOWED: Record<Identity, { cluster: string[]; metallbSystem: string[] }> 
       ...rules('metallb.io', CONFIG_KINDS, READ),
       ...rules('metallb.io', ['servicel2statuses', 'servicebgpstatuses'], [...READ, 'create', 'update', 'patch', 'delete']),
       ...rules('metallb.io', ['servicel2statuses/status', 'servicebgpstatuses/status'], ['get', 'update', 'patch']),
+      // ConfigurationState "speaker-<node>" (MetalLB 1.7): no list/watch, it only writes its own.
+      ...rules('metallb.io', ['configurationstates'], ['get', 'create', 'update', 'patch']),
+      ...rules('metallb.io', ['configurationstates/status'], ['get', 'update', 'patch']),
       // BGPPeer passwordSecret may name any Secret of metallb-system (MetalLB), and the memberlist key.
       ...rules('core', ['secrets'], READ),
       ...rules('core', ['configmaps'], READ),
@@ -206,13 +209,15 @@ describe('RBAC: each identity can do what it needs and nothing more', () => {
       ['list', 'nodes', undefined], ['list', 'ipaddresspools.metallb.io', MS], ['list', 'bgppeers.metallb.io', MS],
       ['create', 'servicel2statuses.metallb.io', MS], ['delete', 'servicebgpstatuses.metallb.io', MS],
       ['patch', 'servicel2statuses.metallb.io/status', MS], ['create', 'events', NS], ['get', 'secrets', MS],
+      ['create', 'configurationstates.metallb.io', MS], ['patch', 'configurationstates.metallb.io/status', MS],
     ] as [string, string, string | undefined][]) expect(`${verb} ${res}: ${canI('speaker', verb, res, ns)}`).toBe(`${verb} ${res}: true`);
     for (const [verb, res, ns] of [
       ['update', 'services', NS], ['patch', 'services', NS], ['update', 'services/status', NS], ['patch', 'services/status', NS],
       ['delete', 'services', NS], ['get', 'secrets', NS], ['get', 'secrets', 'default'], ['list', 'secrets', undefined],
       ['create', 'secrets', MS], ['update', 'secrets', MS], ['create', 'pods', MS], ['create', 'pods', NS], ['list', 'pods', MS],
       ['create', 'ipaddresspools.metallb.io', MS], ['update', 'bgppeers.metallb.io', MS], ['delete', 'l2advertisements.metallb.io', MS],
-      ['patch', 'ipaddresspools.metallb.io/status', MS], ['create', 'configurationstates.metallb.io', MS], ['update', 'nodes', undefined],
+      ['patch', 'ipaddresspools.metallb.io/status', MS], ['delete', 'configurationstates.metallb.io', MS], ['list', 'configurationstates.metallb.io', MS],
+      ['create', 'configurationstates.metallb.io', NS], ['update', 'nodes', undefined],
       ['patch', 'nodes/status', undefined], ['update', 'configmaps', MS], ['create', 'servicel2statuses.metallb.io', NS],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io', undefined], ['impersonate', 'serviceaccounts', MS],
       ['create', 'serviceaccounts/token', MS],

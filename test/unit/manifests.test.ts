@@ -432,6 +432,8 @@ const NEEDED: Record<'controller' | 'speaker', NeededRule[]> = {
       { group: GROUP, resource: `${r}/status`, verbs: ['get', 'update', 'patch'], scope: NAMESPACE },
     ]),
     ...['subnets', 'vlans', 'provider-networks'].map((resource): NeededRule => ({ group: 'kubeovn.io', resource, verbs: READ, scope: 'cluster' })), // underlay VIPs and their VLAN
+    { group: GROUP, resource: 'configurationstates', verbs: ['get', 'create', 'update', 'patch'], scope: NAMESPACE }, // "speaker-<node>"
+    { group: GROUP, resource: 'configurationstates/status', verbs: ['get', 'update', 'patch'], scope: NAMESPACE },
     { group: '', resource: 'secrets', verbs: READ, scope: NAMESPACE }, // BGP passwordSecret
     { group: '', resource: 'configmaps', verbs: READ, scope: NAMESPACE }, // legacy ConfigMap "config"
   ],
@@ -615,6 +617,16 @@ describe('workloads', () => {
       { name: 'monitoring', containerPort: 7472, protocol: 'TCP' },
       { name: 'webhook', containerPort: 9443, protocol: 'TCP' },
     ]);
+  });
+
+  it('both workloads probe /healthz (liveness) and /readyz (readiness) on the metrics port', () => {
+    for (const kind of ['Deployment', 'DaemonSet']) {
+      const c = onlyContainer(workload(kind));
+      const named = arr(c.ports, 'ports').map((p) => obj(p, 'port')).find((p) => p.name === 'monitoring');
+      expect(named?.containerPort, kind).toBe(7472);
+      expect(obj(obj(c.livenessProbe, `${kind} livenessProbe`).httpGet, 'httpGet')).toEqual({ path: '/healthz', port: 'monitoring' });
+      expect(obj(obj(c.readinessProbe, `${kind} readinessProbe`).httpGet, 'httpGet')).toEqual({ path: '/readyz', port: 'monitoring' });
+    }
   });
 
   it('the speaker runs on every node in the host network with NET_RAW and NET_ADMIN', () => {
