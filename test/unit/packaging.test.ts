@@ -338,6 +338,98 @@ describe('Helm chart charts/ironlb', () => {
   });
 });
 
+// Chart templates with every condition true (the defaults of rbac.create, *.enabled, webhook.enabled):
+// block actions dropped, the few includes and values the RBAC and webhook templates use filled in.
+const CHART_RELEASE_NS = 'metallb-system';
+function renderWithDefaults(template: string): Obj[] {
+  const lines = template.split('\n').filter((l) => !/^\s*\{\{-?\s*(if|else|end|with|range|toYaml|include "ironlb\.labels")\b[^}]*\}\}\s*$/.test(l) && !/^\s*\{\{-? (toYaml|include "ironlb\.labels")/.test(l));
+  const text = lines
+    .join('\n')
+    .replace(/\{\{ include "ironlb\.fullname" \. \}\}/g, 'ironlb')
+    .replace(/\{\{ include "ironlb\.name" \. \}\}/g, 'ironlb')
+    .replace(/\{\{ \.Release\.Name \}\}/g, 'ironlb')
+    .replace(/\{\{ include "ironlb\.controllerServiceAccount" \. \}\}/g, 'ironlb-controller')
+    .replace(/\{\{ include "ironlb\.speakerServiceAccount" \. \}\}/g, 'ironlb-speaker')
+    .replace(/\{\{ \.Release\.Namespace \}\}/g, CHART_RELEASE_NS)
+    .replace(/\{\{ \.Values\.([\w.]+) \}\}/g, (_m, path: string) => {
+      let node: unknown = values;
+      for (const step of path.split('.')) node = (node as Obj)[step];
+      return String(node);
+    });
+  if (/\{\{/.test(text)) throw new Error(`template action left after rendering: ${/.*\{\{.*/.exec(text)?.[0]}`);
+  return docsOf(text);
+}
+
+/** "group resource verb @scope" granted to a ServiceAccount (by name, in metallb-system) by RBAC docs. */
+function grantsOf(docs: Obj[], serviceAccount: string): string[] {
+  const out = new Set<string>();
+  for (const b of docs.filter((d) => d.kind === 'ClusterRoleBinding' || d.kind === 'RoleBinding')) {
+    if (!(b.subjects as Obj[]).some((x) => x.kind === 'ServiceAccount' && x.name === serviceAccount && x.namespace === CHART_RELEASE_NS)) continue;
+    const roleKind = b.roleRef.kind as string;
+    const role = docs.find((d) => d.kind === roleKind && d.metadata.name === b.roleRef.name && (roleKind === 'ClusterRole' || d.metadata.namespace === b.metadata.namespace));
+    if (!role) throw new Error(`${b.kind} ${b.metadata.name}: ${roleKind} ${b.roleRef.name} is missing`);
+    const scope = b.kind === 'ClusterRoleBinding' ? 'cluster' : (b.metadata.namespace as string);
+    for (const r of role.rules as Obj[]) {
+      for (const g of r.apiGroups as string[]) for (const res of r.resources as string[]) for (const v of r.verbs as string[]) out.add(`${g || 'core'} ${res} ${v} @${scope}`);
+    }
+  }
+  return [...out].sort();
+}
+
+describe('Helm chart matches manifests/ (the source of truth)', () => {
+  const manifestRbac = docsOf(read('manifests/rbac.yaml'));
+  const chartRbac = renderWithDefaults(read(`${CHART}/templates/rbac.yaml`));
+
+  it.each([['controller', 'ironlb-controller'], ['speaker', 'ironlb-speaker']])('RBAC of the %s: the same rules per scope', (manifestSa, chartSa) => {
+    const want = grantsOf(manifestRbac, manifestSa);
+    expect(want.length).toBeGreaterThan(20);
+    expect(grantsOf(chartRbac, chartSa)).toEqual(want);
+  });
+
+  it('the RBAC comparison notices a drifted rule', () => {
+    const drifted = chartRbac.map((d) => (d.kind === 'Role' && d.metadata.name === 'ironlb-pod-lister' ? { ...d, rules: [...(d.rules as Obj[]), { apiGroups: [''], resources: ['pods'], verbs: ['list'] }] } : d));
+    expect(grantsOf(drifted, 'ironlb-speaker')).toContain('core pods list @metallb-system');
+    expect(grantsOf(drifted, 'ironlb-speaker')).not.toEqual(grantsOf(manifestRbac, 'speaker'));
+  });
+
+  it('webhook objects: the same webhooks, rules and paths as manifests/webhook.yaml', () => {
+    const mine = renderWithDefaults(read(`${CHART}/templates/webhook.yaml`));
+    const theirs = docsOf(read('manifests/webhook.yaml'));
+    expect(mine.map((d) => d.kind)).toEqual(theirs.map((d) => d.kind));
+    const vwc = (docs: Obj[]) => docs.find((d) => d.kind === 'ValidatingWebhookConfiguration')!;
+    expect(vwc(mine).webhooks).toEqual(vwc(theirs).webhooks);
+    const svc = mine.find((d) => d.kind === 'Service')!;
+    expect(svc.spec.ports).toEqual(theirs.find((d) => d.kind === 'Service')!.spec.ports);
+    expect(svc.spec.selector).toMatchObject({ 'app.kubernetes.io/component': 'controller' });
+    expect(mine.find((d) => d.kind === 'Secret')!.metadata.name).toBe(values.webhook.certSecretName);
+  });
+
+  it('controller: webhook port, leader election and the pod name env as in manifests/controller.yaml', () => {
+    const manifest = docsOf(read('manifests/controller.yaml')).find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0] as Obj;
+    const t = read(`${CHART}/templates/controller.yaml`);
+    for (const arg of manifest.args as string[]) if (arg.startsWith('--webhook-port') || arg === '--leader-elect') expect(t, arg).toContain(arg.replace('9443', '{{ .Values.webhook.port }}'));
+    expect(values.webhook.port).toBe(9443);
+    expect(values.controller.leaderElection.enabled).toBe(true);
+    expect(t).toContain('name: METALLB_POD_NAME');
+    expect(t).toMatch(/- name: webhook\n\s+containerPort: \{\{ \.Values\.webhook\.port \}\}/);
+  });
+
+  it('speaker: uid 0, the Open vSwitch hostPath and --ovsdb pointing into it, probes', () => {
+    const ds = docsOf(read('manifests/speaker.yaml')).find((d) => d.kind === 'DaemonSet')!;
+    const ovs = (ds.spec.template.spec.volumes as Obj[]).find((v) => v.name === 'openvswitch')!;
+    expect(values.speaker.openvswitch.runDir).toBe(ovs.hostPath.path);
+    const t = read(`${CHART}/templates/speaker.yaml`);
+    expect(t).toContain('runAsUser: 0');
+    expect(t).toContain('- --ovsdb=unix:{{ .Values.speaker.openvswitch.runDir }}/db.sock');
+    // The default endpoint of the speaker is the socket in that directory.
+    expect(read('src/cli/main.ts')).toContain(`'unix:${ovs.hostPath.path}/db.sock'`);
+    expect(t).toMatch(/mountPath: \{\{ \.Values\.speaker\.openvswitch\.runDir \}\}/);
+    expect(t).toMatch(/hostPath:\n\s+path: \{\{ \.Values\.speaker\.openvswitch\.runDir \}\}\n\s+type: DirectoryOrCreate/);
+    expect(t).toMatch(/path: \/healthz/);
+    expect(t).toMatch(/path: \/readyz/);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // kind configs, the kind provider script and the CI workflow
 
