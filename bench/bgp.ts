@@ -13,19 +13,19 @@
 // Environment: IRONLB_BENCH_BGP_ROUNDS (20), IRONLB_BENCH_BGP_BFD_ROUNDS (5),
 // IRONLB_BENCH_BGP_HOLD_ROUNDS (2), IRONLB_BENCH_BGP_PREFIXES (10000).
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { kubectl, labDown, labUp, type LabState } from '../src/lab/lab.js';
+import { kubectl, labUp, type LabState } from '../src/lab/lab.js';
 import { sleep } from '../src/lab/processes.js';
 import { formatIp } from '../src/net/address.js';
 import { BgpSpeaker } from '../src/speaker/bgp/bgpSpeaker.js';
 import type { AdvertisedRoute } from '../src/speaker/bgp/ribOut.js';
 import { percentile } from '../src/speaker/membership/simulatedCluster.js';
+import { agnhostDeployment, loadBalancerService } from '../src/lab/workloads.js';
+import { withBenchLab } from './labSession.js';
 
 const ROUNDS = Number(process.env.IRONLB_BENCH_BGP_ROUNDS ?? 20);
 const BFD_ROUNDS = Number(process.env.IRONLB_BENCH_BGP_BFD_ROUNDS ?? 5);
@@ -96,31 +96,9 @@ function summary(name: string, values: number[], failed: number): Record<string,
 
 interface Ctx { state: LabState; rt: string; k: (args: string[], input?: string) => string }
 
+/** The bench's workload: `replicas` pods spread over the nodes behind an ETP Local Service of the same name. */
 function deployment(name: string, replicas: number): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: default}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      topologySpreadConstraints:
-      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: ${name}}}}
-      containers:
-      - {name: web, image: registry.k8s.io/e2e-test-images/agnhost:2.47, args: [netexec, --http-port, "8080"]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: default}
-spec:
-  type: LoadBalancer
-  externalTrafficPolicy: Local
-  selector: {app: ${name}}
-  ports:
-  - {port: 80, targetPort: 8080, protocol: TCP}
-`;
+  return agnhostDeployment(name, { replicas, port: 8080, spreadOverNodes: true }) + '---\n' + loadBalancerService(name, { app: name, targetPort: 8080, local: true });
 }
 
 function podOn(ctx: Ctx, app: string, node: string): string | undefined {
@@ -250,21 +228,7 @@ async function benchPrefixes(ctx: Ctx): Promise<Record<string, number>> {
 }
 
 export async function benchBgp(): Promise<Record<string, number>> {
-  const parent = mkdtempSync(join(tmpdir(), 'ironlb-bench-bgp-'));
-  const dir = join(parent, 'lab');
-  let tornDown: Promise<void> | undefined;
-  const teardown = () => (tornDown ??= (async () => {
-    await labDown(dir, progress).catch((e: Error) => progress(`lab down: ${e.message}`));
-    rmSync(parent, { recursive: true, force: true });
-  })());
-  const onSignal = (sig: NodeJS.Signals) => {
-    progress(`${sig}: tearing the lab down`);
-    void teardown().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const started = Date.now();
-  try {
+  return withBenchLab('bgp', progress, async ({ dir }) => {
     const state = await labUp({ dir, progress, nodes: 2, router: 'frr' });
     if (!state.router) throw new Error('the lab came up without its router');
     const ctx: Ctx = { state, rt: state.router.namespace, k: (args, input) => kubectl(state, args, input) };
@@ -288,12 +252,7 @@ spec: {receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3}
     console.log(`BFD vs hold timer (p50): ${(withoutBfd.p50! / withBfd.p50!).toFixed(1)}x faster with BFD`);
     put('prefixes', await benchPrefixes(ctx));
     return results;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await teardown();
-    progress(`bgp bench took ${((Date.now() - started) / 1000).toFixed(0)} s including lab up and down`);
-  }
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -9,20 +9,20 @@
 // (1000), IRONLB_BENCH_L2_RSS_WAIT_MS (150000), IRONLB_BENCH_L2_KEEP_LOGS=<dir> copies the lab's logs there before the lab is removed.
 import { CoreV1Api, CustomObjectsApi, Watch, type V1Service } from '@kubernetes/client-node';
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { loadKubeConfig } from '../src/k8s/client.js';
-import { kubectl, labDown, labUp, METALLB_NAMESPACE, readLabState, restartLabProcess, type LabState } from '../src/lab/lab.js';
+import { kubectl, labUp, METALLB_NAMESPACE, readLabState, restartLabProcess, type LabState } from '../src/lab/lab.js';
 import type { LabNetwork } from '../src/lab/network.js';
 import { isRunning, sleep } from '../src/lab/processes.js';
 import { projectRoot } from '../src/lab/projectRoot.js';
 import { electionHash } from '../src/speaker/election.js';
 import { percentile } from '../src/speaker/membership/simulatedCluster.js';
 import type { FailoverCommand, FailoverResult, GratuitousArpEvent } from './layer2Probe.js';
+import { withBenchLab } from './labSession.js';
 
 const ROUNDS = Number(process.env.IRONLB_BENCH_L2_ROUNDS ?? 20);
 const ANNOUNCES = Number(process.env.IRONLB_BENCH_L2_ANNOUNCES ?? 12);
@@ -632,33 +632,14 @@ async function benchRss(ctx: Ctx): Promise<Record<string, number>> {
 }
 
 export async function benchLayer2(): Promise<Record<string, number>> {
-  const dir = mkdtempSync(join(tmpdir(), 'ironlb-bench-l2-'));
-  let probe: ClientProbe | undefined;
-  let tornDown: Promise<void> | undefined;
-  const teardown = () => (tornDown ??= (async () => {
-    probe?.stop();
-    const keep = process.env.IRONLB_BENCH_L2_KEEP_LOGS;
-    if (keep) {
-      cpSync(join(dir, 'logs'), keep, { recursive: true });
-      progress(`lab logs copied to ${keep}`);
-    }
-    await labDown(dir, progress);
-    rmSync(dir, { recursive: true, force: true });
-  })());
-  const onSignal = (sig: NodeJS.Signals) => {
-    progress(`${sig}: tearing the lab down`);
-    void teardown().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const started = Date.now();
-  try {
+  return withBenchLab('layer2', progress, async ({ dir, onTeardown }) => {
     const state = await labUp({ dir, progress, nodes: 3 });
     const net = state.network;
     if (!net) throw new Error('the lab came up without its network');
     if (!state.processes.some((p) => p.name.startsWith('ironlb-speaker@'))) throw new Error('the lab has no speakers (ironlb speaker missing from this build?)');
     const kc = loadKubeConfig(state.kubeconfig);
-    probe = new ClientProbe(net.clientNamespace);
+    const probe = new ClientProbe(net.clientNamespace);
+    onTeardown(() => probe.stop());
     await probe.call({ op: 'ping' }, 10_000);
     const ctx: Ctx = {
       dir, state, net, core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi), probe,
@@ -679,12 +660,7 @@ export async function benchLayer2(): Promise<Record<string, number>> {
     put('rss', await benchRss(ctx));
     progress(`rss part took ${((Date.now() - t) / 1000).toFixed(0)} s`);
     return results;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await teardown();
-    progress(`layer2 bench took ${((Date.now() - started) / 1000).toFixed(0)} s including lab up and down`);
-  }
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { kubectl, labDown, labUp, restartLabProcess, type LabState } from '../../src/lab/lab.js';
 import type { RouterKind } from '../../src/lab/router.js';
 import { waitFor } from './harness.js';
+import { agnhostDeployment, loadBalancerService } from '../../src/lab/workloads.js';
 
 const NODE_ADDR: Record<string, { v4: string; v6: string }> = {
   'lab-node-1': { v4: '192.0.2.11', v6: '2001:db8:1::11' },
@@ -40,39 +41,10 @@ function kernelNextHops(ns: string, prefix: string): string[] {
 
 interface CurlAnswer { pod: string; node: string; client: string }
 
-function deployment(name: string, replicas: number, port: number): string {
-  // One pod per node while replicas <= nodes (the scheduler spreads them), so ETP Local has a pod on each.
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: default}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      topologySpreadConstraints:
-      - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: ${name}}}}
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.47
-        args: [netexec, --http-port, "${port}"]
-`;
-}
-
-function service(name: string, app: string, opts: { port: number; local?: boolean; v6?: boolean; pool?: string }): string {
-  return `apiVersion: v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: default
-${opts.pool ? `  annotations: {metallb.io/address-pool: ${opts.pool}}\n` : ''}spec:
-  type: LoadBalancer
-  selector: {app: ${app}}
-${opts.v6 ? '  ipFamilies: [IPv6]\n  ipFamilyPolicy: SingleStack\n' : ''}${opts.local ? '  externalTrafficPolicy: Local\n' : ''}  ports:
-  - {port: 80, targetPort: ${opts.port}, protocol: TCP}
-`;
-}
+const deployment = (name: string, replicas: number, port: number) => agnhostDeployment(name, { replicas, port, spreadOverNodes: true });
+const service = (name: string, app: string, opts: { port: number; local?: boolean; v6?: boolean; pool?: string }) => loadBalancerService(name, {
+  app, targetPort: opts.port, ...(opts.local ? { local: true } : {}), ...(opts.v6 ? { family: 'IPv6' as const } : {}), ...(opts.pool ? { pool: opts.pool } : {}),
+});
 
 /** One lab with the real speakers and `kind` as the router; hooks registered in the calling describe. */
 function bgpLab(kind: RouterKind, asns: { routerAsn?: number; nodeAsn?: number } = {}) {
