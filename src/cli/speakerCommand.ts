@@ -7,6 +7,7 @@ import { makeLiveness } from '../speaker/livenessFactory.js';
 import { SpeakerMetrics } from '../speaker/metrics.js';
 import { BgpMetrics, BgpSpeaker } from '../speaker/bgp/bgpSpeaker.js';
 import { Speaker } from '../speaker/speaker.js';
+import { parseGoDuration } from '../config/goDuration.js';
 
 export interface SpeakerFlags {
   nodeName?: string;
@@ -22,6 +23,7 @@ export interface SpeakerFlags {
   mlBindPort: string;
   mlSecretName: string;
   ovsdb?: string;
+  underlayVerifyAfter: string;
 }
 
 export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
@@ -29,6 +31,11 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
   const nodeName = flags.nodeName ?? process.env.METALLB_NODE_NAME;
   if (!nodeName) {
     process.stderr.write('ironlb speaker: the node name is missing: pass --node-name or set METALLB_NODE_NAME (the DaemonSet sets it from spec.nodeName)\n');
+    process.exit(2);
+  }
+  const verifyAfterSeconds = parseGoDuration(flags.underlayVerifyAfter ?? '30s');
+  if (verifyAfterSeconds === undefined || verifyAfterSeconds < 0) {
+    process.stderr.write(`ironlb speaker: --underlay-verify-after "${flags.underlayVerifyAfter}" is not a non-negative Go duration; use e.g. 30s or 1m\n`);
     process.exit(2);
   }
   const log = makeLogger('speaker', flags.logLevel).child({ node: nodeName });
@@ -45,7 +52,7 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
     nodeName, log: log.child({ protocol: 'bgp' }), metrics: new BgpMetrics(speakerMetrics.registry),
     onStateChange: (peer, state, reason) => log.info({ peer, state, reason }, 'BGP session state'),
   });
-  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics: speakerMetrics, ...(flags.ovsdb ? { ovsdbEndpoint: flags.ovsdb } : {}) }, bgp);
+  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics: speakerMetrics, ...(flags.ovsdb ? { ovsdbEndpoint: flags.ovsdb } : {}), underlayVerifyAfterMs: verifyAfterSeconds * 1000 }, bgp);
   serveMetrics(speakerMetrics.registry, flags.metricsHost, Number(flags.metricsPort), log, {
     ready: () => (speaker.isReady() ? undefined : 'caches not synced or membership not settled yet'),
   });

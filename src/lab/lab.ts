@@ -127,6 +127,8 @@ export interface LabUpOptions {
   nodes?: number;
   /** Start `ironlb speaker` on each node when the command exists (default true). */
   speakers?: boolean;
+  /** Extra arguments for every speaker (tests: e.g. a short --underlay-verify-after). */
+  speakerArgs?: string[];
   /**
    * A router namespace running this BGP daemon, peered (passively) with every node, with the
    * client moved behind it; also applies the default BGPPeer `lab-router` and a BGP pool for
@@ -216,7 +218,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabState> {
     if (network && opts.speakers !== false) {
       if (await speakerCheck) {
         progress('starting ironlb speaker in every node namespace as ServiceAccount metallb-system/speaker');
-        processes.push(...(await startSpeakers(save())));
+        processes.push(...(await startSpeakers(save(), opts.speakerArgs ?? [])));
       } else {
         progress('ironlb has no speaker command yet: nothing will answer ARP/NDP for external IPs');
       }
@@ -446,13 +448,14 @@ export async function speakerCommandAvailable(): Promise<boolean> {
 }
 
 /** Starts `ironlb speaker --node-name <node>` inside every node namespace, as ServiceAccount metallb-system/speaker. */
-export async function startSpeakers(state: LabState): Promise<NamespacedProcess[]> {
+export async function startSpeakers(state: LabState, extraArgs: readonly string[] = []): Promise<NamespacedProcess[]> {
   const started: NamespacedProcess[] = [];
   for (const n of state.network?.nodes ?? []) {
     started.push(startInNamespace(n.namespace, `ironlb-speaker@${n.name}`, process.execPath, [
       join(projectRoot(), 'bin', 'ironlb.js'), 'speaker', '--node-name', n.name, '--kubeconfig', nodeFile(state.dir, n.name, 'speaker.kubeconfig'),
       // Each lab node has its own ovsdb-server (kube-ovn scenario); elsewhere the default socket just is not there.
       ...(state.kubeOvn?.nodes[n.name] ? ['--ovsdb', state.kubeOvn.nodes[n.name]!.ovs.endpoint] : []),
+      ...extraArgs,
     ], join(state.dir, 'logs', `speaker-${n.name}.log`)));
   }
   for (const p of started) await waitExecuted(p);

@@ -3,6 +3,7 @@
 import type { Config, L2Advertisement, Pool } from '../config/model.js';
 import { anySelectorMatches } from '../config/labelSelector.js';
 import { cidrContains, parseIp } from '../net/address.js';
+import type { ResolveWarning } from '../vlan/resolve.js';
 import { l2AnnouncerFor, type EndpointFacts, type NodeFacts } from './election.js';
 
 export interface ServiceSnapshot {
@@ -21,7 +22,10 @@ export interface UnderlayFacts {
   /** The candidate underlay Subnet holding `ip`, and the node label that marks its provider network ready. */
   subnetOf(ip: string): { readonly subnet: string; readonly readyLabel: string } | undefined;
   /** This node's announce interface for the Subnet (its VLAN port), or why there is none. */
-  interfaceFor(subnet: string): { readonly ok: true; readonly name: string } | { readonly ok: false; readonly reason: string; readonly message: string };
+  interfaceFor(subnet: string):
+    /** warnings: the interface answers, with caveats (LocalnetPortMissing, NoIPv6LinkLocal; spec 6.3). */
+    | { readonly ok: true; readonly name: string; readonly warnings?: readonly ResolveWarning[] }
+    | { readonly ok: false; readonly reason: string; readonly message: string };
 }
 
 export interface ClusterSnapshot {

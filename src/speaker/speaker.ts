@@ -49,6 +49,8 @@ export interface SpeakerOptions {
   readonly metrics?: SpeakerMetrics;
   /** The node's OVSDB for Kube-OVN underlay interfaces (default unix:/var/run/openvswitch/db.sock). */
   readonly ovsdbEndpoint?: string;
+  /** KubeOVNNotProgrammed after this long without Kube-OVN's subnet annotation (ms; default 30 s). */
+  readonly underlayVerifyAfterMs?: number;
 }
 
 export class Speaker {
@@ -82,6 +84,7 @@ export class Speaker {
     this.events = new EventRecorder(kc, 'metallb-speaker', `ironlb-speaker-${opts.nodeName}`, this.log);
     this.underlay = new SpeakerUnderlay(kc, {
       nodeName: opts.nodeName, log: this.log.child({ part: 'underlay' }), ...(opts.ovsdbEndpoint ? { ovsdbEndpoint: opts.ovsdbEndpoint } : {}),
+      ...(opts.underlayVerifyAfterMs !== undefined ? { verifyAfterMs: opts.underlayVerifyAfterMs } : {}),
       onChange: (change) => {
         if (change) this.dataPath.rescan?.();
         this.schedule();
@@ -295,8 +298,11 @@ export class Speaker {
     this.bgpStatuses?.setDesired(desiredStatus);
   }
 
-  /** Warning events of the underlay election on the Services this node won (spec 6.3), once per distinct problem. */
+  /** Warning events of the underlay election and verification on the Services this node won (spec 6.3), once per distinct problem. */
   private noteUnderlayProblems(decisions: readonly ServiceDecision[]): void {
+    const verification = this.underlay.verify(decisions.flatMap((d) => (d.underlay && d.announce
+      ? [{ service: d.service, ips: d.announce.ips, subnet: d.underlay.subnet, annotations: this.services.get(d.service)?.metadata?.annotations ?? {} }]
+      : [])));
     for (const d of decisions) {
       if (!d.underlay || d.announcer !== this.opts.nodeName) continue;
       const warnings: { reason: string; message: string }[] = [];
@@ -310,6 +316,7 @@ export class Speaker {
         warnings.push({ reason: 'announceFailed', message: `${p.reason}: ${p.message}` });
         this.log.warn({ service: d.service, reason: p.reason, message: p.message }, 'elected for an underlay IP but no interface to answer on');
       }
+      warnings.push(...(verification.get(d.service) ?? []));
       for (const w of warnings) {
         const key = `${d.service}|${w.reason}|${w.message}`;
         if (this.underlayWarned.has(key)) continue;

@@ -2,6 +2,7 @@
 // an underlay (VLAN) Subnet, which nodes may announce them (provider network ready on the node),
 // and on which interface this node answers for them (the VLAN port, resolved from the local OVSDB
 // by src/vlan). Absent Kube-OVN CRDs = no underlay: the speaker behaves exactly as MetalLB's.
+import { existsSync, readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { KubeOvnSource } from '../k8s/kubeOvnSource.js';
@@ -9,12 +10,35 @@ import { parseIp } from '../net/address.js';
 import { cidrContains } from '../net/address.js';
 import { providerNetworkFacts, providerReadyLabel, subnetFacts, vlanFacts, type SubnetFacts } from '../underlay/kubeOvnObjects.js';
 import { candidateProblems } from '../underlay/rules.js';
+import type { AddressFamily } from '../vlan/resolve.js';
 import { UnderlayInterfaces, type InterfaceChange } from '../vlan/underlayInterfaces.js';
+import { DEFAULT_VERIFY_AFTER_MS, SUBNET_ANNOTATION, verifyUnderlayServices, type HostArpFacts, type UnderlayWarning } from '../vlan/verification.js';
 import type { UnderlayFacts } from './announcements.js';
 import type { NodeFacts } from './election.js';
 
 /** How long after the OVSDB monitor starts an unresolved interface counts as "Resolving" (no Warning event). */
 const RESOLVE_GRACE_MS = 10_000;
+/** kube-ipvs0 / arp_ignore are re-read at most this often (they change rarely; reconciles are frequent). */
+const HOST_ARP_REFRESH_MS = 10_000;
+
+/** One underlay Service this node announces now (the speaker's decision plus the Service's annotations). */
+export interface AnnouncedUnderlay {
+  readonly service: string;
+  readonly ips: readonly string[];
+  readonly subnet: string;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** StrictARPRequired input, read in the speaker's own network namespace (the node's). */
+export function readHostArpFacts(): HostArpFacts {
+  let arpIgnore: string | undefined;
+  try {
+    arpIgnore = readFileSync('/proc/sys/net/ipv4/conf/all/arp_ignore', 'utf8').trim();
+  } catch {
+    arpIgnore = undefined;
+  }
+  return { kubeIpvs0: existsSync('/sys/class/net/kube-ipvs0'), arpIgnore };
+}
 
 export interface SpeakerUnderlayOptions {
   readonly nodeName: string;
@@ -23,6 +47,10 @@ export interface SpeakerUnderlayOptions {
   readonly ovsdbEndpoint?: string;
   /** Something changed (Kube-OVN objects, the OVSDB, an interface): reconcile again. */
   readonly onChange: (change?: InterfaceChange) => void;
+  /** KubeOVNNotProgrammed after this long without Kube-OVN's annotation (ms; default 30 s, spec 6.3). */
+  readonly verifyAfterMs?: number;
+  /** Host ARP facts (default readHostArpFacts; tests substitute). */
+  readonly hostArp?: () => HostArpFacts;
 }
 
 export class SpeakerUnderlay {
@@ -30,6 +58,11 @@ export class SpeakerUnderlay {
   private interfaces: UnderlayInterfaces | undefined;
   private kubeStateKey = '';
   private interfacesStartedAt = 0;
+  private lastFacts: UnderlayFacts | undefined;
+  /** service -> since when this node announces which IPs of which subnet. */
+  private readonly announcingSince = new Map<string, { key: string; at: number }>();
+  private verifyTimer: NodeJS.Timeout | undefined;
+  private hostArp: { facts: HostArpFacts; readAt: number } | undefined;
 
   constructor(kc: KubeConfig, private readonly opts: SpeakerUnderlayOptions) {
     this.source = new KubeOvnSource(kc, opts.log, () => opts.onChange(), { kinds: ['subnets', 'vlans', 'provider-networks'], controllerDeployment: false });
@@ -41,6 +74,7 @@ export class SpeakerUnderlay {
 
   async stop(): Promise<void> {
     this.source.stop();
+    if (this.verifyTimer) clearTimeout(this.verifyTimer);
     await this.interfaces?.close();
   }
 
@@ -49,14 +83,17 @@ export class SpeakerUnderlay {
    * exists (then nothing changes for any Service). Starts the OVSDB monitor on first need.
    */
   facts(self: NodeFacts | undefined): UnderlayFacts | undefined {
+    this.lastFacts = undefined;
     if (!this.source.present || !self) return undefined;
     const subnets = this.source.list('subnets').map(subnetFacts).filter((s) => candidateProblems(s).length === 0);
     if (subnets.length === 0) return undefined;
     const vlans = this.source.list('vlans').map(vlanFacts);
     const providerNetworks = this.source.list('provider-networks').map(providerNetworkFacts);
     const interfaces = this.ensureInterfaces();
-    const kubeState = { node: { name: self.name, labels: self.labels }, subnets, vlans, providerNetworks };
-    const key = JSON.stringify(kubeState, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    // IPv6 in the subnet: the interface needs a link-local address for NDP (NoIPv6LinkLocal).
+    const familiesBySubnet = new Map(subnets.map((s) => [s.name, [...(s.cidrs[4] ? ['IPv4' as const] : []), ...(s.cidrs[6] ? ['IPv6' as const] : [])] as AddressFamily[]]));
+    const kubeState = { node: { name: self.name, labels: self.labels }, subnets, vlans, providerNetworks, familiesBySubnet };
+    const key = JSON.stringify(kubeState, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Map ? [...v] : v));
     if (key !== this.kubeStateKey) {
       this.kubeStateKey = key;
       interfaces.setKubeState(kubeState);
@@ -64,7 +101,7 @@ export class SpeakerUnderlay {
     const providerOf = new Map(vlans.map((v) => [v.name, v.provider]));
     const nodeName = this.opts.nodeName;
     const startedAt = this.interfacesStartedAt;
-    return {
+    const facts: UnderlayFacts = {
       subnetOf(ip: string) {
         const parsed = parseIp(ip);
         if (!parsed) return undefined;
@@ -82,9 +119,55 @@ export class SpeakerUnderlay {
         if (!r || (resolving && !r.ok && r.reason === 'OvsdbUnavailable')) {
           return { ok: false, reason: resolving ? 'Resolving' : 'OvsdbUnavailable', message: `node ${nodeName}, subnet "${subnet}": the announce interface is not resolved (local OVSDB ${interfaces.endpoint} not read yet)` };
         }
-        return r.ok ? { ok: true, name: r.interface } : { ok: false, reason: r.reason, message: r.message };
+        return r.ok ? { ok: true, name: r.interface, warnings: r.warnings } : { ok: false, reason: r.reason, message: r.message };
       },
     };
+    this.lastFacts = facts;
+    return facts;
+  }
+
+  /**
+   * The verification warnings (spec 6.3) of the underlay Services this node announces now, per
+   * Service. Call once per reconcile with all of them: a Service missing from the list starts its
+   * 30 s again when it comes back. Arms a timer that reconciles again when a check falls due.
+   */
+  verify(announced: readonly AnnouncedUnderlay[]): ReadonlyMap<string, readonly UnderlayWarning[]> {
+    const now = Date.now();
+    const seen = new Set<string>();
+    const services = announced.map((a) => {
+      const key = `${a.subnet}|${a.ips.join(',')}`;
+      let since = this.announcingSince.get(a.service);
+      if (since?.key !== key) {
+        since = { key, at: now };
+        this.announcingSince.set(a.service, since);
+      }
+      seen.add(a.service);
+      return { service: a.service, ips: a.ips, subnet: a.subnet, subnetAnnotation: a.annotations[SUBNET_ANNOTATION], announcingSinceMs: since.at };
+    });
+    for (const service of [...this.announcingSince.keys()]) if (!seen.has(service)) this.announcingSince.delete(service);
+    const facts = this.lastFacts;
+    const result = verifyUnderlayServices({
+      nodeName: this.opts.nodeName, nowMs: now, verifyAfterMs: this.opts.verifyAfterMs ?? DEFAULT_VERIFY_AFTER_MS, services,
+      interfaceWarnings: (subnet) => {
+        const r = facts?.interfaceFor(subnet);
+        return r?.ok ? (r.warnings ?? []) : [];
+      },
+      host: services.length ? this.hostArpFacts(now) : undefined,
+    });
+    if (this.verifyTimer) clearTimeout(this.verifyTimer);
+    this.verifyTimer = undefined;
+    if (result.nextCheckAtMs !== undefined) {
+      this.verifyTimer = setTimeout(() => this.opts.onChange(), Math.max(0, result.nextCheckAtMs - now) + 50);
+      this.verifyTimer.unref();
+    }
+    return result.byService;
+  }
+
+  private hostArpFacts(now: number): HostArpFacts {
+    if (!this.hostArp || now - this.hostArp.readAt >= HOST_ARP_REFRESH_MS) {
+      this.hostArp = { facts: (this.opts.hostArp ?? readHostArpFacts)(), readAt: now };
+    }
+    return this.hostArp.facts;
   }
 
   private ensureInterfaces(): UnderlayInterfaces {

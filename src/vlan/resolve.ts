@@ -6,57 +6,31 @@
 // (MetalLB issue #871); what can carry the subnet's VLAN is the provider bridge `br-<P>` itself
 // (untagged), a Kube-OVN VLAN internal port (Port.tag = VID, Interface.type = internal), or a
 // kernel VLAN device with that VID stacked on `br-<P>`.
-import type { LabelSelector } from '../config/model.js';
 import { selectorMatches } from '../config/labelSelector.js';
+import { providerReadyLabel, type ProviderNetworkFacts, type SubnetFacts, type VlanFacts } from '../underlay/kubeOvnObjects.js';
 import { parseBridgeMappings, type OvsBridge, type OvsInterface, type OvsPort } from '../ovsdb/openvswitch.js';
 
 /** Kube-OVN's node label templates (pkg/util/const.go; the docs' `ovn.` infix is not in the code). */
 export const providerLabel = {
-  ready: (p: string) => `${p}.provider-network.kubernetes.io/ready`,
+  ready: providerReadyLabel,
   interface: (p: string) => `${p}.provider-network.kubernetes.io/interface`,
   mtu: (p: string) => `${p}.provider-network.kubernetes.io/mtu`,
   exclude: (p: string) => `${p}.provider-network.kubernetes.io/exclude`,
   vlanInterfaces: (p: string) => `${p}.provider-network.kubernetes.io/vlan_interfaces`,
 } as const;
 
-export interface NodeFacts {
+/** The node as discovery sees it (its name and labels; the election has its own richer NodeFacts). */
+export interface NodeLabels {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
 }
 
-export interface SubnetFacts {
-  readonly name: string;
-  /** spec.vlan: the NAME of a Vlan object; empty = not an underlay subnet. */
-  readonly vlan: string;
-  /** spec.provider (IPAM provider, `ovn` by default; not the provider network). */
-  readonly provider?: string;
-  /** status.conditions; only an explicit False of Validated/Ready disqualifies. */
-  readonly conditions?: readonly { readonly type: string; readonly status: string }[];
-}
-
-export interface VlanFacts {
-  readonly name: string;
-  /** spec.id, 0-4095; 0 = OVS adds no tag. */
-  readonly id: number;
-  /** spec.provider: the ProviderNetwork name. */
-  readonly provider: string;
-}
-
-export interface ProviderNetworkFacts {
-  readonly name: string;
-  readonly defaultInterface: string;
-  readonly customInterfaces?: readonly { readonly interface: string; readonly nodes: readonly string[] }[];
-  readonly excludeNodes?: readonly string[];
-  /** When set, excludeNodes is ignored (util.IsNodeExcludedFromProviderNetwork). */
-  readonly nodeSelector?: LabelSelector;
-  readonly status?: {
-    readonly ready?: boolean;
-    readonly readyNodes?: readonly string[];
-    readonly notReadyNodes?: readonly string[];
-    /** Names of the Vlans bound to this provider network. */
-    readonly vlans?: readonly string[];
-  };
-}
+// The Kube-OVN facts are defined once, in src/underlay/kubeOvnObjects.ts (the same parser serves the
+// controller's checks); discovery names only the fields it reads.
+/** spec.vlan (the NAME of a Vlan; empty = not underlay) and status.conditions (only an explicit False of Validated/Ready disqualifies). */
+export type ResolveSubnet = Pick<SubnetFacts, 'name' | 'vlan' | 'conditions'>;
+/** Which NIC each node bridges and whether Kube-OVN set it up there (nodeSelector, when set, overrides excludeNodes). */
+export type ResolveProviderNetwork = Pick<ProviderNetworkFacts, 'name' | 'defaultInterface' | 'customInterfaces' | 'excludeNodes' | 'nodeSelector' | 'status'>;
 
 /** The node's local Open_vSwitch database, as far as discovery reads it. */
 export interface OvsSnapshot {
@@ -85,12 +59,12 @@ export interface KernelInterface {
 export type AddressFamily = 'IPv4' | 'IPv6';
 
 export interface ResolveInput {
-  readonly node: NodeFacts;
-  readonly subnet: SubnetFacts;
+  readonly node: NodeLabels;
+  readonly subnet: ResolveSubnet;
   /** The Vlan named by subnet.vlan; undefined when it does not exist. */
   readonly vlan: VlanFacts | undefined;
   /** The ProviderNetwork named by vlan.provider; undefined when it does not exist. */
-  readonly providerNetwork: ProviderNetworkFacts | undefined;
+  readonly providerNetwork: ResolveProviderNetwork | undefined;
   /** undefined while the local OVSDB has not been read (no socket, not connected yet). */
   readonly ovs: OvsSnapshot | undefined;
   readonly kernel: readonly KernelInterface[];
@@ -169,19 +143,19 @@ function fail(reason: ResolveFailureReason, message: string): ResolveFailure {
 }
 
 /** The NIC Kube-OVN bridges on this node: its label first, then customInterfaces, then defaultInterface. */
-export function providerNicFor(node: NodeFacts, pn: ProviderNetworkFacts): string {
+export function providerNicFor(node: NodeLabels, pn: ResolveProviderNetwork): string {
   const labelled = node.labels[providerLabel.interface(pn.name)];
   if (labelled) return labelled;
-  const custom = (pn.customInterfaces ?? []).find((c) => c.nodes.includes(node.name));
+  const custom = pn.customInterfaces.find((c) => c.nodes.includes(node.name));
   return custom?.interface ?? pn.defaultInterface;
 }
 
-function nodeExcluded(node: NodeFacts, pn: ProviderNetworkFacts): string | undefined {
+function nodeExcluded(node: NodeLabels, pn: ResolveProviderNetwork): string | undefined {
   if (node.labels[providerLabel.exclude(pn.name)] === 'true') return `it carries the label ${providerLabel.exclude(pn.name)}=true`;
   if (pn.nodeSelector) {
     return selectorMatches(pn.nodeSelector, node.labels) ? undefined : `ProviderNetwork "${pn.name}" spec.nodeSelector does not match its labels`;
   }
-  if ((pn.excludeNodes ?? []).includes(node.name)) return `ProviderNetwork "${pn.name}" lists it in spec.excludeNodes`;
+  if (pn.excludeNodes.includes(node.name)) return `ProviderNetwork "${pn.name}" lists it in spec.excludeNodes`;
   return undefined;
 }
 
@@ -193,7 +167,7 @@ export function resolveAnnounceInterface(input: ResolveInput): ResolveResult {
 
   // 1. Kubernetes API: S -> Vlan -> ProviderNetwork, node labels, readiness.
   if (!subnet.vlan) return fail('SubnetNotUnderlay', `${on}: spec.vlan is empty, so the subnet is not an underlay subnet and has no VLAN to announce on; set spec.vlan to the name of a Vlan`);
-  const bad = (subnet.conditions ?? []).find((c) => (c.type === 'Validated' || c.type === 'Ready') && c.status === 'False');
+  const bad = subnet.conditions.find((c) => (c.type === 'Validated' || c.type === 'Ready') && c.status === 'False');
   if (bad) return fail('SubnetNotReady', `${on}: status condition ${bad.type} is False; fix the Subnet until Kube-OVN validates it`);
   if (!vlan) return fail('VlanNotFound', `${on}: spec.vlan names Vlan "${subnet.vlan}", which does not exist; create it or fix spec.vlan`);
   if (!vlan.provider) return fail('ProviderNetworkNotFound', `${on}: Vlan "${vlan.name}" has no spec.provider; set it to the ProviderNetwork name`);
@@ -205,11 +179,11 @@ export function resolveAnnounceInterface(input: ResolveInput): ResolveResult {
   if (node.labels[readyLabel] !== 'true') {
     return fail('ProviderNetworkNotReady', `${on}: the node lacks the label ${readyLabel}=true, so kube-ovn-cni has not set up ProviderNetwork "${p}" here (see the InitOVSBridgeFailed events of the ProviderNetwork)`);
   }
-  if ((pn.status?.notReadyNodes ?? []).includes(node.name)) {
+  if (pn.status.notReadyNodes.includes(node.name)) {
     return fail('ProviderNetworkNotReady', `${on}: ProviderNetwork "${p}" status.notReadyNodes lists the node`);
   }
-  if (!(pn.status?.vlans ?? []).includes(vlan.name)) {
-    return fail('ProviderNetworkNotReady', `${on}: ProviderNetwork "${p}" status.vlans does not list Vlan "${vlan.name}" (${JSON.stringify(pn.status?.vlans ?? [])}); Kube-OVN has not bound the Vlan yet`);
+  if (!pn.status.vlans.includes(vlan.name)) {
+    return fail('ProviderNetworkNotReady', `${on}: ProviderNetwork "${p}" status.vlans does not list Vlan "${vlan.name}" (${JSON.stringify(pn.status.vlans)}); Kube-OVN has not bound the Vlan yet`);
   }
   const nic = providerNicFor(node, pn);
 
@@ -285,7 +259,7 @@ export function resolveAnnounceInterface(input: ResolveInput): ResolveResult {
     usable = usable.filter((f) => f !== 'IPv6');
   }
   if (!localnetPort) {
-    warnings.push({ reason: 'LocalnetPortMissing', message: `node ${node.name}: patch-localnet.${subnet.name}-to-br-int not present on ${bridgeName}; Kube-OVN will not install the VIP flow until the subnet has a local pod` });
+    warnings.push({ reason: 'LocalnetPortMissing', message: `node ${node.name}: patch-localnet.${subnet.name}-to-br-int not present; Kube-OVN will not install the VIP flow until the subnet has a local pod` });
   }
   return { ok: true, interface: chosen.name, vlanId: chosen.vlanId, how: chosen.how, provider: p, bridge: bridgeName, nic, families: usable, localnetPort, warnings };
 }

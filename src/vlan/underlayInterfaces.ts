@@ -7,10 +7,11 @@
 import { EventEmitter } from 'node:events';
 import { OpenVswitchView, OVS_DB, OVS_MONITOR_REQUESTS, OvsdbClient, checkOpenVswitchSchema, type OvsdbMonitor } from '../ovsdb/index.js';
 import { readKernelInterfaces } from './kernelInterfaces.js';
+import type { VlanFacts } from '../underlay/kubeOvnObjects.js';
 import {
   resolveAnnounceInterface, sameResolution,
-  type AddressFamily, type AnnounceInterface, type KernelInterface, type NodeFacts, type OvsSnapshot,
-  type ProviderNetworkFacts, type ResolveFailure, type ResolveResult, type SubnetFacts, type VlanFacts,
+  type AddressFamily, type AnnounceInterface, type KernelInterface, type NodeLabels, type OvsSnapshot,
+  type ResolveFailure, type ResolveProviderNetwork, type ResolveResult, type ResolveSubnet,
 } from './resolve.js';
 
 /** Kube-OVN mounts the host's /run/openvswitch at /var/run/openvswitch (spec §3.1). */
@@ -18,11 +19,11 @@ export const DEFAULT_OVSDB_ENDPOINT = 'unix:/var/run/openvswitch/db.sock';
 
 /** The Kubernetes side of discovery, as the speaker's informers see it now. */
 export interface UnderlayKubeState {
-  readonly node: NodeFacts;
-  /** All Subnets; only those with spec.vlan set are resolved. */
-  readonly subnets: readonly SubnetFacts[];
+  readonly node: NodeLabels;
+  /** All Subnets (src/underlay/kubeOvnObjects.ts facts); only those with spec.vlan set are resolved. */
+  readonly subnets: readonly ResolveSubnet[];
   readonly vlans: readonly VlanFacts[];
-  readonly providerNetworks: readonly ProviderNetworkFacts[];
+  readonly providerNetworks: readonly ResolveProviderNetwork[];
   /** Families to announce per subnet (default IPv4). */
   readonly familiesBySubnet?: ReadonlyMap<string, readonly AddressFamily[]>;
 }

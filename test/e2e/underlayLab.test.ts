@@ -21,6 +21,12 @@ let lab: LabState;
 let ko: LabKubeOvnNetwork;
 const k = (args: string[], input?: string) => labKubectl(lab, args, input);
 const json = (args: string[]) => JSON.parse(k([...args, '-o', 'json']));
+const VERIFY_AFTER_S = 3;
+
+function serviceEvents(service: string): { reason: string; type: string; text: string }[] {
+  return (json(['-n', 'default', 'get', 'events', '--field-selector', `involvedObject.name=${service}`]).items as any[])
+    .map((e) => ({ reason: e.reason, type: e.type, text: e.note ?? e.message ?? '' }));
+}
 
 function inNs(ns: string, command: string[], timeout = 15_000): { code: number | null; out: string } {
   const r = spawnSync('ip', ['netns', 'exec', ns, ...command], { encoding: 'utf8', timeout });
@@ -63,7 +69,8 @@ describe('Kube-OVN underlay scenario with the real speakers (VLAN 341)', () => {
     for (const bin of ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server']) {
       if (!existsSync(bin)) throw new Error(`${bin} is missing: run "bash scripts/install-prereqs.sh" (installs Debian's openvswitch-switch)`);
     }
-    lab = await labUp({ dir, progress, nodes: 3, scenario: 'kube-ovn' });
+    // KubeOVNNotProgrammed after 3 s instead of 30 s (the lab has no kube-ovn-controller to annotate Services).
+    lab = await labUp({ dir, progress, nodes: 3, scenario: 'kube-ovn', speakerArgs: ['--underlay-verify-after', `${VERIFY_AFTER_S}s`] });
     if (!lab.kubeOvn) throw new Error('labUp returned no kubeOvn plan');
     ko = lab.kubeOvn;
     k(['apply', '-f', '-'], scenario('pool.yaml'));
@@ -95,6 +102,31 @@ describe('Kube-OVN underlay scenario with the real speakers (VLAN 341)', () => {
       (json(['-n', 'metallb-system', 'get', 'ipaddresspool', 'underlay-pool']).status?.conditions ?? []).find((c: any) => c.type === 'UnderlayValid'), 20_000);
     expect(valid.status, JSON.stringify(valid)).toBe('True');
   }, 60_000);
+
+  test('verification warnings of the owner: KubeOVNNotProgrammed without Kube-OVN\'s annotation (none with it), LocalnetPortMissing (no OVN patch port in the lab)', async () => {
+    const owner = owners('nginx-lb')[0]!.node;
+    const notProgrammed = await waitFor('KubeOVNNotProgrammed on nginx-lb', () => serviceEvents('nginx-lb').filter((e) => e.reason === 'KubeOVNNotProgrammed'), 20_000);
+    expect(notProgrammed.length).toBeGreaterThan(0);
+    expect(notProgrammed[0]!.type).toBe('Warning');
+    expect(notProgrammed.map((e) => e.text)).toEqual([`Kube-OVN did not associate ${vip} with subnet "underlay-subnet"; check that the IP is inside spec.cidrBlock and kube-ovn-controller is running`]);
+    const localnet = serviceEvents('nginx-lb').filter((e) => e.reason === 'LocalnetPortMissing');
+    // Only the announcing node records it, once.
+    expect(localnet.map((e) => [e.type, e.text])).toEqual([['Warning', `node ${owner}: patch-localnet.underlay-subnet-to-br-int not present; Kube-OVN will not install the VIP flow until the subnet has a local pod`]]);
+    // A Service carrying the annotation Kube-OVN would set gets no KubeOVNNotProgrammed.
+    const annotated = scenario('service.yaml').replace('name: nginx-lb', 'name: nginx-annotated')
+      .replace(/metadata:\n/, 'metadata:\n  annotations:\n    ovn.kubernetes.io/service_external_ip_from_subnet: underlay-subnet\n');
+    expect(annotated).toContain('service_external_ip_from_subnet');
+    k(['apply', '-n', 'default', '-f', '-'], annotated);
+    try {
+      await waitFor('nginx-annotated announced', () => serviceEvents('nginx-annotated').find((e) => e.reason === 'nodeAssigned'), 30_000);
+      // Past the verification delay, the owner has checked (its LocalnetPortMissing shows it looked at the Service).
+      await waitFor('LocalnetPortMissing on nginx-annotated', () => serviceEvents('nginx-annotated').find((e) => e.reason === 'LocalnetPortMissing'), 20_000);
+      await new Promise((r) => setTimeout(r, (VERIFY_AFTER_S + 2) * 1000));
+      expect(serviceEvents('nginx-annotated').filter((e) => e.reason === 'KubeOVNNotProgrammed')).toEqual([]);
+    } finally {
+      k(['-n', 'default', 'delete', 'svc', 'nginx-annotated', '--ignore-not-found']);
+    }
+  }, 90_000);
 
   test('a Cluster-policy Service on the underlay subnet is announced from a pod node, with a ClusterPolicyTreatedAsLocal warning', async () => {
     k(['apply', '-n', 'default', '-f', '-'], scenario('service.yaml').replace('name: nginx-lb', 'name: nginx-cluster').replace('externalTrafficPolicy: Local', 'externalTrafficPolicy: Cluster'));

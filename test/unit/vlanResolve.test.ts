@@ -3,8 +3,9 @@ import type { OvsBridge, OvsInterface, OvsPort } from '../../src/ovsdb/openvswit
 import { parseIpAddressJson } from '../../src/vlan/kernelInterfaces.js';
 import {
   providerLabel, resolveAnnounceInterface, sameResolution, vlanInternalPortName,
-  type KernelInterface, type OvsSnapshot, type ProviderNetworkFacts, type ResolveInput, type ResolveResult,
+  type KernelInterface, type OvsSnapshot, type ResolveInput, type ResolveResult,
 } from '../../src/vlan/resolve.js';
+import { providerNetworkFacts, subnetFacts, vlanFacts } from '../../src/underlay/kubeOvnObjects.js';
 
 const P = 'provider';
 const BR = 'br-provider';
@@ -39,13 +40,17 @@ const trunkPorts = (): PortSpec[] => [
   { name: 'patch-localnet.underlay-subnet-to-br-int', ifType: 'patch', externalIds: { 'ovn-localnet-port': 'localnet.underlay-subnet' } },
 ];
 
-const pn: ProviderNetworkFacts = { name: P, defaultInterface: 'eth1', status: { ready: true, vlans: ['vlan341'] } };
+// The facts come from the same parser the speaker and the controller use (src/underlay/kubeOvnObjects.ts).
+const pn = providerNetworkFacts({ metadata: { name: P }, spec: { defaultInterface: 'eth1' }, status: { ready: true, vlans: ['vlan341'] } });
+const subnet = (spec: Record<string, unknown>, conditions: { type: string; status: string }[] = []) =>
+  subnetFacts({ metadata: { name: 'underlay-subnet' }, spec: { provider: 'ovn', ...spec }, status: { conditions } });
+const vlan = (id: number) => vlanFacts({ metadata: { name: 'vlan341' }, spec: { id, provider: P } });
 
 function base(over: Partial<ResolveInput> = {}): ResolveInput {
   return {
     node: { name: 'node-1', labels: { [providerLabel.ready(P)]: 'true', [providerLabel.interface(P)]: 'eth1' } },
-    subnet: { name: 'underlay-subnet', vlan: 'vlan341', provider: 'ovn' },
-    vlan: { name: 'vlan341', id: 341, provider: P },
+    subnet: subnet({ vlan: 'vlan341' }),
+    vlan: vlan(341),
     providerNetwork: pn,
     ovs: ovs({ ports: trunkPorts() }),
     kernel: [kdev('lo'), kdev('eth1', { master: 'ovs-netdev' }), kdev(BR), kdev(VPORT)],
@@ -66,14 +71,14 @@ describe('resolveAnnounceInterface', () => {
   });
 
   it('Vlan id 0: the provider bridge itself, untagged', () => {
-    const r = resolveAnnounceInterface(base({ vlan: { name: 'vlan341', id: 0, provider: P } }));
+    const r = resolveAnnounceInterface(base({ vlan: vlan(0) }));
     expect(r).toMatchObject({ ok: true, interface: BR, vlanId: 0, how: 'provider-bridge' });
   });
 
   it('NIC that is a kernel VLAN device (underlay0.341) with Vlan id 0: the bridge, on-wire VID from the device', () => {
     const r = resolveAnnounceInterface(base({
       node: { name: 'node-1', labels: { [providerLabel.ready(P)]: 'true', [providerLabel.interface(P)]: 'underlay0.341' } },
-      vlan: { name: 'vlan341', id: 0, provider: P },
+      vlan: vlan(0),
       ovs: ovs({ ports: [{ name: BR, ifType: 'internal' }, { name: 'underlay0.341', ifType: '' }] }),
       kernel: [kdev('underlay0', {}), kdev('underlay0.341', { master: 'ovs-system', vlan: { id: 341, parent: 'underlay0' } }), kdev(BR)],
     }));
@@ -127,11 +132,11 @@ describe('resolveAnnounceInterface', () => {
   });
 
   it('not an underlay subnet', () => {
-    expect(failure(resolveAnnounceInterface(base({ subnet: { name: 'underlay-subnet', vlan: '' } }))).reason).toBe('SubnetNotUnderlay');
+    expect(failure(resolveAnnounceInterface(base({ subnet: subnet({ vlan: '' }) }))).reason).toBe('SubnetNotUnderlay');
   });
 
   it('Subnet with Validated=False', () => {
-    const f = failure(resolveAnnounceInterface(base({ subnet: { name: 'underlay-subnet', vlan: 'vlan341', conditions: [{ type: 'Validated', status: 'False' }] } })));
+    const f = failure(resolveAnnounceInterface(base({ subnet: subnet({ vlan: 'vlan341' }, [{ type: 'Validated', status: 'False' }]) })));
     expect(f.reason).toBe('SubnetNotReady');
   });
 
@@ -149,8 +154,8 @@ describe('resolveAnnounceInterface', () => {
   });
 
   it('Vlan not in status.vlans, or node in notReadyNodes: ProviderNetworkNotReady', () => {
-    expect(failure(resolveAnnounceInterface(base({ providerNetwork: { ...pn, status: { vlans: [] } } }))).message).toContain('status.vlans does not list Vlan "vlan341"');
-    expect(failure(resolveAnnounceInterface(base({ providerNetwork: { ...pn, status: { vlans: ['vlan341'], notReadyNodes: ['node-1'] } } }))).reason).toBe('ProviderNetworkNotReady');
+    expect(failure(resolveAnnounceInterface(base({ providerNetwork: { ...pn, status: { ...pn.status, vlans: [] } } }))).message).toContain('status.vlans does not list Vlan "vlan341"');
+    expect(failure(resolveAnnounceInterface(base({ providerNetwork: { ...pn, status: { ...pn.status, notReadyNodes: ['node-1'] } } }))).reason).toBe('ProviderNetworkNotReady');
   });
 
   it('excluded nodes: label, excludeNodes, nodeSelector (which overrides excludeNodes)', () => {
@@ -185,7 +190,7 @@ describe('resolveAnnounceInterface', () => {
 
   it('never the enslaved NIC, even if the bridge mapping points at it', () => {
     const f = failure(resolveAnnounceInterface(base({
-      vlan: { name: 'vlan341', id: 0, provider: P },
+      vlan: vlan(0),
       ovs: ovs({ bridge: 'eth1', mappings: `${P}:eth1`, ports: [{ name: 'eth1', ifType: '' }] }),
       kernel: [kdev('eth1')],
     })));
@@ -204,13 +209,14 @@ describe('resolveAnnounceInterface', () => {
   it('no localnet patch port: ok with a LocalnetPortMissing warning', () => {
     const r = resolveAnnounceInterface(base({ ovs: ovs({ ports: trunkPorts().filter((p) => p.ifType !== 'patch') }) }));
     expect(r).toMatchObject({ ok: true, localnetPort: false });
-    expect(r.ok && r.warnings[0]?.message).toContain('patch-localnet.underlay-subnet-to-br-int');
+    // Spec 6.3's exact message.
+    expect(r.ok && r.warnings).toEqual([{ reason: 'LocalnetPortMissing', message: 'node node-1: patch-localnet.underlay-subnet-to-br-int not present; Kube-OVN will not install the VIP flow until the subnet has a local pod' }]);
   });
 
   it('sameResolution compares interface/VLAN/families or reason/message', () => {
     const a = resolveAnnounceInterface(base());
     expect(sameResolution(a, resolveAnnounceInterface(base()))).toBe(true);
-    expect(sameResolution(a, resolveAnnounceInterface(base({ vlan: { name: 'vlan341', id: 0, provider: P } })))).toBe(false);
+    expect(sameResolution(a, resolveAnnounceInterface(base({ vlan: vlan(0) })))).toBe(false);
     expect(sameResolution(a, undefined)).toBe(false);
     expect(sameResolution(undefined, undefined)).toBe(true);
   });
