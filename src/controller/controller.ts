@@ -87,6 +87,7 @@ export class Controller {
       const key = objectKey(svc);
       if (ev === 'delete') this.deletedServices.add(key);
       else this.dirtyServices.add(key);
+      opts.metrics?.serviceSeen(key, ev !== 'delete' && svc.spec?.type === 'LoadBalancer' && !(svc.status?.loadBalancer?.ingress?.length));
       this.kick();
     });
     this.namespaces.on((ev, ns, old) => {
@@ -295,6 +296,7 @@ export class Controller {
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
         wrote = true;
+        if (ingress) this.opts.metrics?.ingressWritten(`${namespace}/${name}`);
       }
     } catch (e) {
       if (apiStatusCode(e) === 404) return wrote; // deleted meanwhile; the delete event follows

@@ -1,5 +1,6 @@
-// Controller metrics under MetalLB's names (spec/metallb.md 5.5), so existing dashboards work.
-import { Counter, Gauge, Registry } from 'prom-client';
+// Controller metrics under MetalLB's names (spec/metallb.md 5.5), so existing dashboards work,
+// plus ironlb_controller_assign_latency_seconds (ironlb's own prefix: no MetalLB name clash).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolCounters } from '../allocator/types.js';
 
 export class ControllerMetrics {
@@ -15,6 +16,32 @@ export class ControllerMetrics {
   private readonly total6 = new Gauge({ name: 'metallb_allocator_ipv6_addresses_total', help: 'Number of usable IPv6 addresses, per pool', labelNames: ['pool'], registers: [this.registry] });
   private readonly inUse6 = new Gauge({ name: 'metallb_allocator_ipv6_addresses_in_use_total', help: 'Number of IPv6 addresses in use, per pool', labelNames: ['pool'], registers: [this.registry] });
   private pools = new Set<string>();
+  readonly assignLatency = new Histogram({
+    name: 'ironlb_controller_assign_latency_seconds',
+    help: 'Time from this controller first seeing a LoadBalancer Service without an IP to its status.loadBalancer.ingress written.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
+  });
+  /** Service key -> when it was first seen needing an IP (now() clock, ms). */
+  private readonly waiting = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(opts: { now?: () => number } = {}) {
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** A Service event: starts the clock for a LoadBalancer Service without an IP; anything else stops it. */
+  serviceSeen(key: string, needsIp: boolean): void {
+    if (!needsIp) this.waiting.delete(key);
+    else if (!this.waiting.has(key)) this.waiting.set(key, this.now());
+  }
+
+  /** status.loadBalancer.ingress with at least one IP was written for the Service. */
+  ingressWritten(key: string): void {
+    const since = this.waiting.get(key);
+    if (since === undefined) return;
+    this.waiting.delete(key);
+    this.assignLatency.observe(Math.max(0, this.now() - since) / 1000);
+  }
 
   /** Drops the series of pools that no longer exist. */
   setPools(names: Iterable<string>): void {

@@ -133,6 +133,10 @@ endpoints:
 `);
     const ip = await waitFor('probe ingress', () => (json(['-n', NS, 'get', 'svc', 'probe']).status?.loadBalancer?.ingress?.[0]?.ip as string | undefined), 60_000);
     expect(ip).toMatch(/^192\.0\.2\.23[0-3]$/);
+    // The controller timed it from first sight to the status write.
+    const ctl = (await get(`http://127.0.0.1:${controllerMetricsPort}/metrics`)).body;
+    expect(sample(ctl, 'ironlb_controller_assign_latency_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(sample(ctl, 'ironlb_controller_assign_latency_seconds_sum')! / sample(ctl, 'ironlb_controller_assign_latency_seconds_count')!).toBeLessThan(10);
     // Cluster policy: any speaker may win; find the owner by its metrics.
     const owner = await waitFor('an owner announcing the IP', () => nodes().find((n) => sample(getInNode(n.namespace, '/metrics').body, 'ironlb_speaker_announce_latency_seconds_count')! >= 1), 30_000);
     const text = getInNode(owner.namespace, '/metrics').body;

@@ -1,4 +1,4 @@
-// ironlb's own speaker metrics: registered under ironlb_ names (none collides with MetalLB's
+// ironlb's own metrics (speaker, and the controller's assign latency at the end): registered under ironlb_ names (none collides with MetalLB's
 // metallb_ series), takeovers classified per reason, announce latency measured from the pass to
 // the announcer's first gratuitous frame, membership state changes and detection time.
 import { describe, expect, test } from 'vitest';
@@ -132,5 +132,27 @@ describe('L2Announcer onGratuitous hook', () => {
     a.setAnnouncements(new Map([['192.0.2.8', { interfaces: 'all' }]]));
     a.close();
     expect(calls).toEqual([]);
+  });
+});
+
+describe('ControllerMetrics assign latency', () => {
+  test('from the first sight of a Service without an IP to its ingress written, once', async () => {
+    const { ControllerMetrics } = await import('../../src/controller/metrics.js');
+    let now = 0;
+    const m = new ControllerMetrics({ now: () => now });
+    expect((await m.registry.getMetricsAsJSON()).map((x) => x.name)).toContain('ironlb_controller_assign_latency_seconds');
+    m.serviceSeen('ns/a', true);
+    now = 40;
+    m.serviceSeen('ns/a', true); // a later event of the same Service does not restart the clock
+    now = 120;
+    m.ingressWritten('ns/a');
+    m.ingressWritten('ns/a'); // already counted
+    m.serviceSeen('ns/b', true);
+    m.serviceSeen('ns/b', false); // deleted or got an IP elsewhere: no sample
+    m.ingressWritten('ns/b');
+    m.ingressWritten('ns/c'); // never seen waiting (had its IP already)
+    const h = await histogram(m.registry, 'ironlb_controller_assign_latency_seconds');
+    expect(h.count).toBe(1);
+    expect(h.sum).toBeCloseTo(0.12, 6);
   });
 });
