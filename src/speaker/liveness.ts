@@ -11,6 +11,11 @@ export interface Liveness {
   stale?(): boolean;
   /** The Node list changed (new seeds for gossip). */
   nodesChanged?(): void;
+  /**
+   * Nodes positively known to be gone (gossip: declared dead or left; fallback: Node not Ready).
+   * Unlike "not in alive()", this excludes nodes a freshly started speaker has not heard of yet.
+   */
+  gone?(): ReadonlySet<string>;
   /** Graceful exit: tell peers we are gone (gossip only). */
   leave?(): Promise<void>;
   stop(): void;
@@ -39,6 +44,15 @@ export class NodeReadinessLiveness implements Liveness {
 
   onChange(cb: () => void): void {
     this.listeners.push(cb);
+  }
+
+  gone(): ReadonlySet<string> {
+    const set = new Set<string>();
+    for (const n of this.nodes()) {
+      const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
+      if (ready && ready.status !== 'True') set.add(n.metadata?.name ?? '');
+    }
+    return set;
   }
 
   async ready(): Promise<void> {}

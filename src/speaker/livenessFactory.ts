@@ -56,6 +56,10 @@ class GossipLiveness implements Liveness {
     return this.gossip.isViewStale();
   }
 
+  gone(): ReadonlySet<string> {
+    return this.gossip.goneNodes();
+  }
+
   onChange(cb: () => void): void {
     this.gossip.onChange((e) => {
       // Who declared whom dead (or alive again) is what an operator needs after a failover.

@@ -83,11 +83,12 @@ export interface StatusWriterOptions {
   /** Counts every API write (metallb_k8s_client_updates_total). */
   readonly onWrite?: () => void;
   /**
-   * Layer 2 only: before taking a Service over, delete its objects left by nodes that are no
-   * longer alive (a crashed owner cannot delete its own). Kube-OVN reads these objects and refuses
-   * a Service with several announcing nodes (kube-ovn-underlay.md 6.3).
+   * Layer 2 only: before taking a Service over, delete its objects left by nodes known to be gone
+   * (a crashed owner cannot delete its own). Kube-OVN reads these objects and refuses a Service
+   * with several announcing nodes (kube-ovn-underlay.md 6.3). Only positively dead nodes count: a
+   * freshly started speaker that has not heard of a live owner yet must not delete its object.
    */
-  readonly aliveNodes?: () => ReadonlySet<string>;
+  readonly goneNodes?: () => ReadonlySet<string>;
 }
 
 export class ServiceStatusWriter {
@@ -196,7 +197,7 @@ export class ServiceStatusWriter {
     for (const c of plan.creates) {
       const [svcNamespace, svcName] = c.key.split('/') as [string, string];
       writes.push(this.writer.submit(c.key, async () => {
-        if (this.opts.aliveNodes) await this.deleteLeftByDeadNodes(svcNamespace, svcName, this.opts.aliveNodes());
+        if (this.opts.goneNodes) await this.deleteLeftByDeadNodes(svcNamespace, svcName, this.opts.goneNodes());
         this.opts.onWrite?.();
         const created = (await this.custom.createNamespacedCustomObject({ ...api, body: {
           apiVersion: `${METALLB_GROUP}/v1beta1`, kind: kind.kind,
@@ -213,13 +214,14 @@ export class ServiceStatusWriter {
     if (failed) throw failed.reason;
   }
 
-  private async deleteLeftByDeadNodes(svcNamespace: string, svcName: string, alive: ReadonlySet<string>): Promise<void> {
+  private async deleteLeftByDeadNodes(svcNamespace: string, svcName: string, gone: ReadonlySet<string>): Promise<void> {
+    if (gone.size === 0) return;
     const { namespace, nodeName, kind } = this.opts;
     const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: kind.plural };
     const list = (await this.custom.listNamespacedCustomObject({ ...api, labelSelector: `${LABEL_SERVICE_NAMESPACE}=${svcNamespace},${LABEL_SERVICE_NAME}=${svcName}` })) as { items: StatusObject[] };
     for (const o of list.items) {
       const node = o.metadata?.labels?.[LABEL_NODE];
-      if (!node || node === nodeName || alive.has(node)) continue;
+      if (!node || node === nodeName || !gone.has(node)) continue;
       this.opts.log.info({ service: `${svcNamespace}/${svcName}`, node, object: o.metadata?.name }, `deleting the ${kind.kind} left by a node that is gone`);
       this.opts.onWrite?.();
       await ignoreMissing(() => this.custom.deleteNamespacedCustomObject({ ...api, name: o.metadata?.name ?? '' }));

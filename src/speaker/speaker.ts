@@ -102,7 +102,7 @@ export class Speaker {
     });
     this.l2Statuses = new ServiceStatusWriter(kc, {
       kind: L2_STATUS, namespace: opts.namespace, nodeName: opts.nodeName, log: this.log, onWrite: () => opts.metrics?.updates.inc(),
-      aliveNodes: () => this.liveness?.alive() ?? new Set([opts.nodeName]),
+      goneNodes: () => this.liveness?.gone?.() ?? new Set<string>(),
     });
     if (bgp) {
       this.bgpStatuses = new ServiceStatusWriter(kc, {

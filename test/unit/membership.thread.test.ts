@@ -52,6 +52,7 @@ describe('GossipThread', () => {
     const { stats } = await a.snapshot();
     expect(stats.probes).toBeGreaterThan(10); // it really was probing during the block
     expect(stats.deathsDeclared).toBe(0);
+    expect(a.goneNodes().size).toBe(0);
   });
 
   it('contrast: a main-thread GossipMembership blocked for 2 s is declared dead by its peer', async () => {
@@ -67,6 +68,11 @@ describe('GossipThread', () => {
     blockMainThread(2_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(deaths(seenByPeer)).toContain('main:dead');
+    // It refuted once unblocked: alive again, so not "gone"; closed for good, it is.
+    await until(() => peer.aliveNodes().has('main'));
+    expect(peer.goneNodes().has('main')).toBe(false);
+    onMain.close();
+    await until(() => peer.goneNodes().has('main'));
   });
 
   it('reports a bind failure with the membership message', async () => {

@@ -37,6 +37,8 @@ function workerScript(): string {
 export class GossipThread {
   private alive: ReadonlySet<string>;
   private stale: boolean;
+  /** Members this node saw declared dead or leaving (cleared when they come back). */
+  private readonly goneMembers = new Set<string>();
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
   private readonly pendingStats = new Map<number, (s: { stats: MembershipStats; members: MemberView[] }) => void>();
   private nextId = 1;
@@ -76,6 +78,10 @@ export class GossipThread {
 
   isViewStale(): boolean {
     return this.stale;
+  }
+
+  goneNodes(): ReadonlySet<string> {
+    return this.goneMembers;
   }
 
   onChange(listener: (e: MembershipEvent) => void): () => void {
@@ -141,6 +147,10 @@ export class GossipThread {
       case 'change':
         this.alive = new Set(m.alive);
         this.stale = m.stale;
+        if (m.event.kind === 'member') {
+          if (m.event.to === 'dead' || m.event.to === 'left') this.goneMembers.add(m.event.name);
+          else this.goneMembers.delete(m.event.name);
+        }
         for (const l of this.listeners) l(m.event);
         break;
       case 'stats':
