@@ -1,0 +1,144 @@
+// The observers and the judgement of test/e2e/chaos.test.ts: the passive capture in the switch
+// namespace and the client loop (both test/e2e/fixtures/chaos.mjs, started in their namespaces),
+// and the pure checks over what they recorded. Times are CLOCK_MONOTONIC in ms (nowMs()).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'chaos.mjs');
+
+export const nowMs = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
+
+/** One frame a node sent that makes a neighbour believe `mac` has `ip`. */
+export interface Answer {
+  readonly ip: string;
+  readonly kind: string;
+  readonly mac: string;
+  readonly port: string;
+  readonly t: number;
+}
+
+export interface Request {
+  readonly ip: string;
+  readonly t0: number;
+  readonly t1: number;
+  readonly ok: boolean;
+  readonly node: string | null;
+  readonly error?: string;
+}
+
+/** A fixture process in a namespace, its JSON lines collected. */
+export class Observer<T> {
+  readonly records: T[] = [];
+  readonly errors: string[] = [];
+  readonly #child: ChildProcess;
+  readonly #ready: Promise<void>;
+
+  constructor(namespace: string, args: string[]) {
+    this.#child = spawn('ip', ['netns', 'exec', namespace, process.execPath, FIXTURE, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    this.#child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    this.#ready = new Promise((resolve, reject) => {
+      this.#child.on('exit', (code) => reject(new Error(`chaos.mjs ${args[0]} exited (${code}): ${stderr.trim()}`)));
+      createInterface({ input: this.#child.stdout! }).on('line', (line) => {
+        const o = JSON.parse(line) as { ready?: boolean; observerError?: string };
+        if (o.ready) resolve();
+        else if (o.observerError) this.errors.push(o.observerError);
+        else this.records.push(o as T);
+      });
+    });
+    this.#ready.catch(() => {});
+  }
+
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Closes stdin (the fixture exits and closes its sockets); SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.#child.once('exit', () => r()));
+    this.#child.stdin!.end();
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export function startCapture(switchNamespace: string, ports: readonly string[], ips: readonly string[]): Observer<Answer> {
+  return new Observer<Answer>(switchNamespace, ['capture', ports.join(','), ips.join(',')]);
+}
+
+export function startClient(clientNamespace: string, ips: readonly string[], everyMs: number, timeoutMs: number): Observer<Request> {
+  return new Observer<Request>(clientNamespace, ['client', ips.join(','), String(everyMs), String(timeoutMs)]);
+}
+
+/** Two answers for one IP from different MACs less than `windowMs` apart. */
+export interface DualAnswer {
+  readonly ip: string;
+  readonly first: Answer;
+  readonly second: Answer;
+  readonly gapMs: number;
+}
+
+/**
+ * Every pair of answers for one IP from two different MACs within `windowMs` of each other:
+ * a neighbour resolving in that window may be sent to either node (the invariant of peers.md
+ * §8.3: no duplicate owner visible for more than 200 ms).
+ */
+export function dualAnswers(answers: readonly Answer[], windowMs: number): DualAnswer[] {
+  const byIp = new Map<string, Answer[]>();
+  for (const a of answers) {
+    const list = byIp.get(a.ip) ?? [];
+    list.push(a);
+    byIp.set(a.ip, list);
+  }
+  const found: DualAnswer[] = [];
+  for (const [ip, list] of byIp) {
+    list.sort((x, y) => x.t - y.t);
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      for (let j = i + 1; j < list.length && list[j]!.t - a.t < windowMs; j++) {
+        const b = list[j]!;
+        if (b.mac !== a.mac) {
+          found.push({ ip, first: a, second: b, gapMs: b.t - a.t });
+          break;
+        }
+      }
+    }
+  }
+  return found;
+}
+
+export interface Recovery {
+  /** Requests started in the window. */
+  readonly requests: number;
+  readonly failures: number;
+  /** From the window's start to the start of the first request of the final all-good run; 0 without failures; null: never recovered in the window. */
+  readonly recoveryMs: number | null;
+}
+
+/** How the requests for `ip` started in [from, to) fared (by start time). */
+export function recovery(requests: readonly Request[], ip: string, from: number, to: number): Recovery {
+  const mine = requests.filter((r) => r.ip === ip && r.t0 >= from && r.t0 < to).sort((a, b) => a.t0 - b.t0);
+  const failures = mine.filter((r) => !r.ok).length;
+  if (failures === 0) return { requests: mine.length, failures, recoveryMs: 0 };
+  let lastFailure = -1;
+  mine.forEach((r, i) => {
+    if (!r.ok) lastFailure = i;
+  });
+  const good = mine[lastFailure + 1];
+  return { requests: mine.length, failures, recoveryMs: good ? Math.max(0, good.t0 - from) : null };
+}
+
+/** Small seeded PRNG (mulberry32): the same seed replays the same fault order and choices. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
