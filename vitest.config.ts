@@ -6,7 +6,8 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], pool: 'threads' },
+        // Property tests and the 1,000-restart simulation take seconds each on 2 busy cores.
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], pool: 'threads', testTimeout: 90_000 },
       },
       {
         extends: true,

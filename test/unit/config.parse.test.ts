@@ -526,7 +526,7 @@ describe('BGPPeer rules', () => {
     expect(out.ok).toBe(true);
     expect(out.warnings.map((w) => `${w.name} ${w.field}`).sort()).toEqual([
       'dyn spec.dynamicASN', 'dyn spec.interface',
-      'misc spec.connectTime', 'misc spec.disableMP', 'misc spec.enableGracefulRestart', 'misc spec.localASN', 'misc spec.vrf',
+      'misc spec.connectTime', 'misc spec.disableMP', 'misc spec.localASN', 'misc spec.vrf',
     ]);
     if (out.ok) {
       expect(out.config.peers[0]).toMatchObject({ dynamicASN: 'external', interface: 'eth0' });
