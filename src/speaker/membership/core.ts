@@ -151,6 +151,10 @@ export class MembershipCore {
   private events: MembershipEvent[] = [];
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
   private aliveCache: ReadonlySet<string> | undefined;
+  // Derived views, rebuilt only when a member is added or removed, changes state or address, or
+  // the seeds change: at 1,000 members, rebuilding them on every tick and send dominated the CPU.
+  private liveCache: Member[] | undefined;
+  private seedTargetsCache: Map<string, PeerAddress> | undefined;
   lastListenerError: unknown;
 
   readonly stats: MembershipStats = {
@@ -269,6 +273,7 @@ export class MembershipCore {
   /** Replaces the join addresses (the other nodes' InternalIPs). Our own address is ignored. */
   setSeeds(seeds: readonly PeerAddress[]): void {
     this.seeds = [...seeds];
+    this.viewChanged();
     const keep = new Set(this.seeds.map(key));
     for (const k of this.retry.keys()) if (!keep.has(k)) this.retry.delete(k);
   }
@@ -544,6 +549,7 @@ export class MembershipCore {
       if (r.state !== 'alive') return;
       const added: Member = { name: r.name, address: r.address, port: r.port, incarnation: r.incarnation, state: 'alive', since: this.now };
       this.members.set(r.name, added);
+      this.viewChanged();
       // Probed within the current round, at a random place.
       this.probeOrder.splice(this.probeIndex + Math.floor(this.random() * (this.probeOrder.length - this.probeIndex + 1)), 0, r.name);
       this.aliveCache = undefined;
@@ -560,6 +566,7 @@ export class MembershipCore {
       return;
     }
     if (r.state === 'alive') {
+      if (m.address !== r.address || m.port !== r.port) this.viewChanged();
       m.address = r.address;
       m.port = r.port;
     }
@@ -602,6 +609,7 @@ export class MembershipCore {
     if (previous === state) return;
     m.state = state;
     m.since = this.now;
+    this.viewChanged();
     if (state === 'dead' || state === 'left') {
       for (const [seq, p] of this.probes) if (p.target === m.name) this.probes.delete(seq);
     }
@@ -631,15 +639,7 @@ export class MembershipCore {
   // how a node joins, and how both sides of a healed partition find each other again.
   private contactSeeds(): void {
     const t = this.timing;
-    const live = new Set<string>();
-    for (const m of this.members.values()) if (m.state === 'alive' || m.state === 'suspect') live.add(key(m));
-    const targets = new Map<string, PeerAddress>();
-    for (const s of this.otherSeeds()) targets.set(key(s), s);
-    for (const m of this.members.values()) if (m.state === 'dead') targets.set(key(m), m);
-    for (const k of live) {
-      targets.delete(k);
-      this.retry.delete(k);
-    }
+    const targets = this.seedTargets();
     for (const [k, peer] of targets) {
       let r = this.retry.get(k);
       if (!r) {
@@ -651,13 +651,34 @@ export class MembershipCore {
       r.backoff = Math.min(r.backoff * 2, t.reconnectIntervalMs);
       this.sendFullState(peer, MessageType.SyncRequest);
     }
-    for (const k of this.retry.keys()) if (!targets.has(k)) this.retry.delete(k);
+    if (this.retry.size > 0) for (const k of this.retry.keys()) if (!targets.has(k)) this.retry.delete(k);
+  }
+
+  /** Seeds and dead members whose address no live member holds (cached until the view changes). */
+  private seedTargets(): Map<string, PeerAddress> {
+    if (this.seedTargetsCache) return this.seedTargetsCache;
+    const live = new Set<string>();
+    for (const m of this.members.values()) if (m.state === 'alive' || m.state === 'suspect') live.add(key(m));
+    const targets = new Map<string, PeerAddress>();
+    for (const s of this.otherSeeds()) targets.set(key(s), s);
+    for (const m of this.members.values()) if (m.state === 'dead') targets.set(key(m), m);
+    for (const k of live) targets.delete(k);
+    this.seedTargetsCache = targets;
+    return targets;
+  }
+
+  private viewChanged(): void {
+    this.liveCache = undefined;
+    this.seedTargetsCache = undefined;
   }
 
   private housekeeping(): void {
     this.nextHousekeepingAt = this.now + 1_000;
     for (const [name, m] of this.members) {
-      if ((m.state === 'dead' || m.state === 'left') && this.now - m.since > this.timing.deadRetentionMs) this.members.delete(name);
+      if ((m.state === 'dead' || m.state === 'left') && this.now - m.since > this.timing.deadRetentionMs) {
+        this.members.delete(name);
+        this.viewChanged();
+      }
     }
     this.replay.prune(this.now);
   }
@@ -739,10 +760,14 @@ export class MembershipCore {
     return this.timing.retransmitMult * Math.max(1, Math.ceil(Math.log10(this.liveMembers().length + 2)));
   }
 
-  private liveMembers(): Member[] {
-    const out: Member[] = [];
-    for (const m of this.members.values()) if (m.state === 'alive' || m.state === 'suspect') out.push(m);
-    return out;
+  /** Alive and suspect members in insertion order; shared and cached, so callers must not mutate it. */
+  private liveMembers(): readonly Member[] {
+    if (!this.liveCache) {
+      const out: Member[] = [];
+      for (const m of this.members.values()) if (m.state === 'alive' || m.state === 'suspect') out.push(m);
+      this.liveCache = out;
+    }
+    return this.liveCache;
   }
 
   private otherSeeds(): PeerAddress[] {

@@ -18,6 +18,13 @@ export interface SimulationOptions {
   readonly startSpreadMs?: number;
   /** Timer lateness per tick, uniform in [0, tickJitterMs). */
   readonly tickJitterMs?: number;
+  /**
+   * Each node joins through this many other nodes (seeded choice) instead of all of them. The
+   * speaker passes every Node's address; at 1,000 nodes started together that join storm (each
+   * node sends its state to 999 seeds, each answers with its full table) costs minutes of CPU in
+   * one process, so bench/membershipScale.ts forms the cluster through a few seeds.
+   */
+  readonly seedsPerNode?: number;
   /** Simulated wall clock at t = 0 (ms since the epoch). */
   readonly epoch?: number;
   /** Order after a pause: "io-first" models GossipMembership (tick deferred behind pending I/O). */
@@ -63,6 +70,10 @@ export class SimulatedCluster {
   /** Every datagram put on the wire (before loss), for replay tests and byte counts. */
   readonly wire: { at: number; from: string; to: PeerAddress; bytes: Buffer }[] = [];
   recordWire = false;
+  /** Keep every event in `events` (deathSeenAt and falseDeaths read it); off for long large runs. */
+  recordEvents = true;
+  /** Called for every event as it happens (whether or not it is recorded). */
+  onEvent: ((e: ObservedEvent) => void) | undefined;
   lossRate: number;
   /** Extra filter: return false to drop a datagram (partitions, link down). */
   linkUp: (from: string, toAddress: string) => boolean = () => true;
@@ -72,7 +83,8 @@ export class SimulatedCluster {
   private readonly queue: Scheduled[] = [];
   private nextId = 0;
   private readonly byAddress = new Map<string, SimNode>();
-  private readonly latency: { minMs: number; meanExtraMs: number };
+  /** One-way delay, changeable during a run (delay and jitter phases of a scenario). */
+  latency: { minMs: number; meanExtraMs: number };
   private readonly tickMs: number;
   private readonly tickJitterMs: number;
   private readonly epoch: number;
@@ -87,14 +99,24 @@ export class SimulatedCluster {
     this.resumeOrder = options.resumeOrder ?? 'io-first';
     const names = typeof options.nodes === 'number' ? Array.from({ length: options.nodes }, (_, i) => `node-${i}`) : [...options.nodes];
     const addresses = names.map((_, i) => (i < 240 ? `192.0.2.${10 + i}` : `198.18.${i >> 8}.${i & 255}`));
-    const seeds = addresses.map((address) => ({ address, port: SIM_PORT }));
+    const allSeeds = addresses.map((address) => ({ address, port: SIM_PORT }));
+    const seedsOf = (i: number) => {
+      const k = options.seedsPerNode;
+      if (k === undefined || k >= addresses.length - 1) return allSeeds;
+      const picked = new Set<number>();
+      while (picked.size < k) {
+        const j = Math.floor(this.rng() * addresses.length);
+        if (j !== i) picked.add(j);
+      }
+      return [...picked].map((j) => allSeeds[j] as PeerAddress);
+    };
     let tickMs = 10;
     names.forEach((name, i) => {
       const address = addresses[i] as string;
-      const core = new MembershipCore({ nodeName: name, address, port: SIM_PORT, key: options.key ?? DEFAULT_KEY, seeds, timing: options.timing, random: seededRandom(options.seed * 7919 + i + 1) });
+      const core = new MembershipCore({ nodeName: name, address, port: SIM_PORT, key: options.key ?? DEFAULT_KEY, seeds: seedsOf(i), timing: options.timing, random: seededRandom(options.seed * 7919 + i + 1) });
       tickMs = core.timing.tickMs;
       const node: SimNode = { name, address, port: SIM_PORT, core, status: 'waiting', pausedUntil: 0, backlog: [] };
-      core.onChange((event) => this.events.push({ observer: name, event }));
+      core.onChange((event) => this.observe(name, event));
       this.nodes.push(node);
       this.byAddress.set(address, node);
       this.schedule({ at: Math.floor(this.rng() * (options.startSpreadMs ?? 100)), kind: 'tick', node });
@@ -149,7 +171,7 @@ export class SimulatedCluster {
     const n = this.node(name);
     if (n.status !== 'crashed' && n.status !== 'left') throw new Error(`simulation: ${name} is still running`);
     (n as { core: MembershipCore }).core = core;
-    core.onChange((event) => this.events.push({ observer: name, event }));
+    core.onChange((event) => this.observe(name, event));
     n.status = 'waiting';
     n.backlog = [];
     this.schedule({ at: this.now, kind: 'tick', node: n });
@@ -174,8 +196,15 @@ export class SimulatedCluster {
   /** Every running node sees exactly the running nodes as alive, with a fresh view. */
   converged(): boolean {
     if (this.nodes.some((n) => n.status === 'waiting')) return false;
-    const want = this.running().map((n) => n.name).sort().join(',');
-    return this.running().every((n) => !n.core.isViewStale() && [...n.core.aliveNodes()].sort().join(',') === want);
+    const running = this.running();
+    const want = new Set(running.map((n) => n.name));
+    return running.every((n) => {
+      if (n.core.isViewStale()) return false;
+      const alive = n.core.aliveNodes();
+      if (alive.size !== want.size) return false;
+      for (const name of alive) if (!want.has(name)) return false;
+      return true;
+    });
   }
 
   /** When `observer` first saw `member` become dead (or left) at or after `since`. */
@@ -193,6 +222,12 @@ export class SimulatedCluster {
   }
 
   // ---- engine --------------------------------------------------------------------------------
+
+  private observe(observer: string, event: MembershipEvent): void {
+    const e = { observer, event };
+    if (this.recordEvents) this.events.push(e);
+    this.onEvent?.(e);
+  }
 
   private dispatch(e: Scheduled): void {
     if (e.kind === 'tick') {
