@@ -56,7 +56,7 @@ function runInWorker(job: Omit<WorkerJob, 'progress'>, hangMs: number): Promise<
         const target = TARGETS.find((t) => t.name === job.target)!;
         resolve({
           target: job.target, covers: target.covers, inputs: at + 1, accepted: 0, rejected: 0, allowedThrows: 0, seconds: 0,
-          slowestMs: hangMs, slowestIndex: at, heapBaselineBytes: 0, heapAfterBytes: 0, heapPeakBytes: 0, peakRssBytes: peakRss,
+          slowestMs: hangMs, slowestIndex: at, slowFirstRuns: 0, heapBaselineBytes: 0, heapAfterBytes: 0, heapPeakBytes: 0, peakRssBytes: peakRss,
           failure: { index: at, kind: 'slow', message: `hang: no progress for ${hangMs} ms`, input: target.show(target.generate(new Rng(job.seed, at))) },
         });
       }
@@ -82,7 +82,7 @@ export async function benchFuzz(opts: FuzzOptions = {}): Promise<{ ok: boolean; 
   const wanted = opts.decoders?.length ? TARGETS.filter((t) => opts.decoders!.some((d) => t.name === d || t.name.startsWith(d))) : TARGETS;
   if (!wanted.length) throw new Error(`no fuzz target matches ${opts.decoders?.join(', ')}; targets: ${targetNames().join(', ')}`);
   console.log(`fuzz: ${wanted.length} targets x ${count.toLocaleString('en')} inputs, seed ${seed} (0x${seed.toString(16)}), slow bound ${slowMs} ms, heap bound ${heapBound / MiB} MiB`);
-  console.log('target                 inputs    inputs/s  accepted  rejected  slowest ms  heap growth  peak RSS  verdict');
+  console.log('target                 inputs    inputs/s  accepted  rejected  slowest ms  re-runs  heap growth  peak RSS  verdict');
   const reports: FuzzTargetReport[] = [];
   for (const t of wanted) {
     // Each target gets its own seed derived from the run seed, so adding a target does not shift the others.
@@ -102,7 +102,7 @@ export async function benchFuzz(opts: FuzzOptions = {}): Promise<{ ok: boolean; 
     };
     reports.push(rep);
     console.log(
-      `${t.name.padEnd(20)} ${String(rep.inputs).padStart(8)} ${String(rep.inputsPerSecond).padStart(11)} ${String(rep.accepted).padStart(9)} ${String(rep.rejected).padStart(9)} ${rep.slowestMs.toFixed(2).padStart(11)} ${((growth / MiB).toFixed(2) + ' MiB').padStart(12)} ${((rep.peakRssBytes / MiB).toFixed(0) + ' MiB').padStart(9)}  ${rep.ok ? 'ok' : 'FAIL'}`,
+      `${t.name.padEnd(20)} ${String(rep.inputs).padStart(8)} ${String(rep.inputsPerSecond).padStart(11)} ${String(rep.accepted).padStart(9)} ${String(rep.rejected).padStart(9)} ${rep.slowestMs.toFixed(2).padStart(11)} ${String(rep.slowFirstRuns).padStart(8)} ${((growth / MiB).toFixed(2) + ' MiB').padStart(12)} ${((rep.peakRssBytes / MiB).toFixed(0) + ' MiB').padStart(9)}  ${rep.ok ? 'ok' : 'FAIL'}`,
     );
     if (!rep.ok) {
       console.log(`  FAIL ${t.name}: ${problem}`);
