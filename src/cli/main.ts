@@ -53,6 +53,7 @@ program
   .option('--ml-bind-addr <ip>', 'address for the gossip (default: the node\'s InternalIP)')
   .option('--ml-bind-port <port>', 'UDP port of the gossip', '7946')
   .option('--ml-secret-name <name>', 'Secret holding the gossip key (key "secretkey"); without it liveness falls back to Node readiness', 'memberlist')
+  .option('--no-partition-guard', 'answer even when cut off from every other speaker (MetalLB\'s behaviour: both sides of a gossip partition answer); see docs/membership.md')
   .option('--ovsdb <endpoint>', 'the node\'s Open vSwitch database, for Kube-OVN underlay VLAN interfaces (unix:PATH or tcp:HOST:PORT)', 'unix:/var/run/openvswitch/db.sock')
   .option('--underlay-verify-after <duration>', 'warn KubeOVNNotProgrammed when Kube-OVN has not annotated an announced underlay Service after this long (Go duration)', '30s')
   .action(runSpeaker);

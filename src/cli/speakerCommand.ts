@@ -23,6 +23,7 @@ export interface SpeakerFlags {
   mlBindPort: string;
   mlSecretName: string;
   ovsdb?: string;
+  partitionGuard?: boolean;
   underlayVerifyAfter: string;
 }
 
@@ -52,7 +53,7 @@ export async function runSpeaker(flags: SpeakerFlags): Promise<void> {
     nodeName, log: log.child({ protocol: 'bgp' }), metrics: new BgpMetrics(speakerMetrics.registry),
     onStateChange: (peer, state, reason) => log.info({ peer, state, reason }, 'BGP session state'),
   });
-  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics: speakerMetrics, ...(flags.ovsdb ? { ovsdbEndpoint: flags.ovsdb } : {}), underlayVerifyAfterMs: verifyAfterSeconds * 1000 }, bgp);
+  const speaker = new Speaker(kc, announcer, { nodeName, namespace: flags.namespace, lbClass: flags.lbClass, ignoreExcludeLabel: flags.ignoreExcludeLb ?? false, log, metrics: speakerMetrics, ...(flags.ovsdb ? { ovsdbEndpoint: flags.ovsdb } : {}), partitionGuard: flags.partitionGuard !== false, underlayVerifyAfterMs: verifyAfterSeconds * 1000 }, bgp);
   serveMetrics(speakerMetrics.registry, flags.metricsHost, Number(flags.metricsPort), log, {
     ready: () => (speaker.isReady() ? undefined : 'caches not synced or membership not settled yet'),
   });

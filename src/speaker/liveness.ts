@@ -1,6 +1,7 @@
 // Who is alive, as the election needs it. Either the gossip membership (src/speaker/membership)
 // or, when it is disabled (no key), MetalLB's fallback: every node that is Ready.
 import type { V1Node } from '@kubernetes/client-node';
+import type { MemberState } from './membership/codec.js';
 
 export interface Liveness {
   alive(): ReadonlySet<string>;
@@ -16,6 +17,8 @@ export interface Liveness {
    * Unlike "not in alive()", this excludes nodes a freshly started speaker has not heard of yet.
    */
   gone?(): ReadonlySet<string>;
+  /** Gossip only: the last state of every member heard of (for the partition guard, partition.ts). */
+  memberStates?(): ReadonlyMap<string, MemberState>;
   /** Graceful exit: tell peers we are gone (gossip only). */
   leave?(): Promise<void>;
   stop(): void;

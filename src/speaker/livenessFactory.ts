@@ -1,6 +1,7 @@
 // Chooses how the speaker learns who is alive: gossip when the memberlist key Secret exists
 // (MetalLB's default), Node readiness otherwise.
 import type { V1Node } from '@kubernetes/client-node';
+import type { MemberState } from './membership/codec.js';
 import type { Logger } from 'pino';
 import type { MembershipEvent } from './membership/core.js';
 import { GossipThread } from './membership/gossipThread.js';
@@ -58,6 +59,10 @@ class GossipLiveness implements Liveness {
 
   gone(): ReadonlySet<string> {
     return this.gossip.goneNodes();
+  }
+
+  memberStates(): ReadonlyMap<string, MemberState> {
+    return this.gossip.memberStatesView();
   }
 
   onChange(cb: () => void): void {

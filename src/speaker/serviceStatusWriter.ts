@@ -20,6 +20,9 @@ export interface StatusKind {
   readonly generateName: string;
 }
 
+/** A created object the watch has not shown after this long was deleted meanwhile (watch events arrive in well under a second). */
+const CREATED_UNSEEN_TTL_MS = 10_000;
+
 export const L2_STATUS: StatusKind = { kind: 'ServiceL2Status', plural: 'servicel2statuses', generateName: 'l2-' };
 export const BGP_STATUS: StatusKind = { kind: 'ServiceBGPStatus', plural: 'servicebgpstatuses', generateName: 'bgp-' };
 
@@ -97,8 +100,12 @@ export class ServiceStatusWriter {
   private readonly writer: OrderedWriter;
   /** Unset until the speaker has decided once: before that, an empty map would delete every object of a restarted speaker. */
   private desired: ReadonlyMap<string, StatusExtra> | undefined;
-  /** Objects we created that the watch has not shown yet (else the next pass would create another). */
-  private readonly createdUnseen = new Map<string, StatusObject>();
+  /**
+   * Objects we created that the watch has not shown yet (else the next pass would create another),
+   * with when. An entry the watch never shows (created and deleted by someone else between two
+   * passes) expires, so the object is created again.
+   */
+  private readonly createdUnseen = new Map<string, StatusObject & { createdAt?: number }>();
   private running = false;
   private syncing = false;
   private dirty = false;
@@ -171,7 +178,10 @@ export class ServiceStatusWriter {
   private async syncOnce(): Promise<void> {
     const watched = this.objects.list();
     const watchedNames = new Set(watched.map((o) => o.metadata?.name));
-    for (const [key, obj] of [...this.createdUnseen]) if (watchedNames.has(obj.metadata?.name)) this.createdUnseen.delete(key);
+    const now = Date.now();
+    for (const [key, obj] of [...this.createdUnseen]) {
+      if (watchedNames.has(obj.metadata?.name) || now - (obj.createdAt ?? now) > CREATED_UNSEEN_TTL_MS) this.createdUnseen.delete(key);
+    }
     const plan = planStatusWrites(this.opts.nodeName, this.desired ?? new Map(), [...watched, ...this.createdUnseen.values()]);
     const { namespace, nodeName, kind } = this.opts;
     const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: kind.plural };
@@ -203,10 +213,10 @@ export class ServiceStatusWriter {
           apiVersion: `${METALLB_GROUP}/v1beta1`, kind: kind.kind,
           metadata: { generateName: kind.generateName, namespace, labels: { [LABEL_NODE]: nodeName, [LABEL_SERVICE_NAME]: svcName, [LABEL_SERVICE_NAMESPACE]: svcNamespace } },
         } })) as StatusObject;
-        this.createdUnseen.set(c.key, created);
+        this.createdUnseen.set(c.key, { ...created, createdAt: Date.now() });
         // The API server drops status on create: it is written through the status subresource.
         await patchStatus(created.metadata?.name ?? '', c.status);
-        this.createdUnseen.set(c.key, { ...created, status: c.status });
+        this.createdUnseen.set(c.key, { ...created, status: c.status, createdAt: Date.now() });
       }, false));
     }
     const results = await Promise.allSettled(writes);

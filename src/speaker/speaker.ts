@@ -15,6 +15,7 @@ import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
 import { endpointIndex } from './endpoints.js';
 import { announcementsFor, type InterfaceChoice, type ServiceDecision, type ServiceSnapshot } from './announcements.js';
 import { SpeakerUnderlay } from './underlay.js';
+import { isolatedFromPeers } from './partition.js';
 import type { EndpointFacts, NodeFacts } from './election.js';
 import type { Liveness } from './liveness.js';
 import type { SpeakerMetrics } from './metrics.js';
@@ -49,6 +50,8 @@ export interface SpeakerOptions {
   readonly metrics?: SpeakerMetrics;
   /** The node's OVSDB for Kube-OVN underlay interfaces (default unix:/var/run/openvswitch/db.sock). */
   readonly ovsdbEndpoint?: string;
+  /** Withdraw every layer-2 announcement while cut off from all other speakers (partition.ts); default on. */
+  readonly partitionGuard?: boolean;
   /** KubeOVNNotProgrammed after this long without Kube-OVN's subnet annotation (ms; default 30 s). */
   readonly underlayVerifyAfterMs?: number;
 }
@@ -72,6 +75,7 @@ export class Speaker {
   private readonly announcedServices = new Map<'layer2' | 'bgp', Map<string, string>>();
   private bgpPeersText = '';
   private readonly underlay: SpeakerUnderlay;
+  private isolated = false;
   /** Underlay warnings already recorded: "service|reason|message" (one event per distinct problem). */
   private readonly underlayWarned = new Set<string>();
   private readonly bgpStatuses: ServiceStatusWriter | undefined;
@@ -253,6 +257,13 @@ export class Speaker {
     // A stale view (we just stalled or joined) must not move IPs: keep what we announce until
     // the membership has re-synced; its change event brings us back here.
     if (this.liveness.stale?.()) return;
+    if (this.cutOffFromPeers()) {
+      // The other side of the split takes our IPs; answering too would give them two owners.
+      this.dataPath.setAnnouncements(new Map());
+      this.noteAnnounced('layer2', new Map(), () => 'isolatedFromPeers');
+      this.l2Statuses.setDesired(new Map());
+      return;
+    }
     const underlay = this.underlay.facts(nodes.find((n) => n.name === this.opts.nodeName));
     const result = announcementsFor(this.opts.nodeName, {
       config, services, nodes, aliveNodes: this.liveness.alive(), ignoreExcludeLabel: this.opts.ignoreExcludeLabel, ...(underlay ? { underlay } : {}),
@@ -296,6 +307,20 @@ export class Speaker {
     }
     this.noteAnnounced('bgp', nowAdvertised, (key) => result.decisions.find((d) => d.service === key)?.reason);
     this.bgpStatuses?.setDesired(desiredStatus);
+  }
+
+  /** The partition guard (partition.ts), logged when it turns on and off. */
+  private cutOffFromPeers(): boolean {
+    const states = this.opts.partitionGuard === false ? undefined : this.liveness?.memberStates?.();
+    if (!states) return false;
+    const readyNodes = new Set(this.nodes().filter((n) => (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? ''));
+    const isolated = isolatedFromPeers({ self: this.opts.nodeName, peers: states, readyNodes });
+    if (isolated !== this.isolated) {
+      this.isolated = isolated;
+      if (isolated) this.log.warn({ peers: Object.fromEntries(states) }, 'no other speaker is heard while the API server says they are Ready: this node is cut off (gossip partition); withdrawing every layer-2 announcement until it hears them again');
+      else this.log.info('other speakers heard again: announcing as elected');
+    }
+    return isolated;
   }
 
   /** Warning events of the underlay election and verification on the Services this node won (spec 6.3), once per distinct problem. */

@@ -73,37 +73,65 @@ export function startClient(clientNamespace: string, ips: readonly string[], eve
   return new Observer<Request>(clientNamespace, ['client', ips.join(','), String(everyMs), String(timeoutMs)]);
 }
 
-/** Two answers for one IP from different MACs less than `windowMs` apart. */
+/** Two MACs answering for one IP at the same time for longer than allowed. */
 export interface DualAnswer {
   readonly ip: string;
+  /** The last answer of the MAC that answered first in the overlap, and the first of the other. */
   readonly first: Answer;
   readonly second: Answer;
-  readonly gapMs: number;
+  /** How long both MACs were answering. */
+  readonly overlapMs: number;
 }
 
 /**
- * Every pair of answers for one IP from two different MACs within `windowMs` of each other:
- * a neighbour resolving in that window may be sent to either node (the invariant of peers.md
- * §8.3: no duplicate owner visible for more than 200 ms).
+ * Gratuitous bursts come every 1.1 s while a node announces, so answers of one MAC less than this
+ * far apart belong to one period of answering.
  */
-export function dualAnswers(answers: readonly Answer[], windowMs: number): DualAnswer[] {
-  const byIp = new Map<string, Answer[]>();
+export const ANSWERING_GAP_MS = 1_300;
+
+/**
+ * The invariant of issue 7 (peers.md section 8): no IP answered by two MACs for more than
+ * `maxOverlapMs`. Each MAC's answers form periods (answers closer than ANSWERING_GAP_MS); two
+ * MACs' periods for one IP may overlap by at most `maxOverlapMs` (a hand-over where the old owner's
+ * last burst leaves 50 ms after the new owner's first is fine; split-brain answering is not).
+ */
+export function dualAnswers(answers: readonly Answer[], maxOverlapMs: number): DualAnswer[] {
+  const periods = new Map<string, { mac: string; from: Answer; to: Answer }[]>();
+  const byIpMac = new Map<string, Answer[]>();
   for (const a of answers) {
-    const list = byIp.get(a.ip) ?? [];
+    const key = `${a.ip}|${a.mac}`;
+    const list = byIpMac.get(key) ?? [];
     list.push(a);
-    byIp.set(a.ip, list);
+    byIpMac.set(key, list);
+  }
+  for (const list of byIpMac.values()) {
+    list.sort((x, y) => x.t - y.t);
+    const ip = list[0]!.ip;
+    const mine = periods.get(ip) ?? [];
+    let from = list[0]!;
+    let to = from;
+    for (const a of list.slice(1)) {
+      if (a.t - to.t > ANSWERING_GAP_MS) {
+        mine.push({ mac: from.mac, from, to });
+        from = a;
+      }
+      to = a;
+    }
+    mine.push({ mac: from.mac, from, to });
+    periods.set(ip, mine);
   }
   const found: DualAnswer[] = [];
-  for (const [ip, list] of byIp) {
-    list.sort((x, y) => x.t - y.t);
+  for (const [ip, list] of periods) {
     for (let i = 0; i < list.length; i++) {
-      const a = list[i]!;
-      for (let j = i + 1; j < list.length && list[j]!.t - a.t < windowMs; j++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i]!;
         const b = list[j]!;
-        if (b.mac !== a.mac) {
-          found.push({ ip, first: a, second: b, gapMs: b.t - a.t });
-          break;
-        }
+        if (a.mac === b.mac) continue;
+        const start = Math.max(a.from.t, b.from.t);
+        const end = Math.min(a.to.t, b.to.t);
+        if (end - start <= maxOverlapMs) continue;
+        const [earlier, later] = a.from.t <= b.from.t ? [a, b] : [b, a];
+        found.push({ ip, first: earlier.to, second: later.from, overlapMs: end - start });
       }
     }
   }

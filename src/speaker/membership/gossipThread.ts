@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../../lab/projectRoot.js';
-import type { MemberView, MembershipEvent, MembershipStats } from './core.js';
+import type { MemberState, MemberView, MembershipEvent, MembershipStats } from './core.js';
 import type { GossipMembershipOptions } from './gossipMembership.js';
 
 export type ThreadRequest =
@@ -39,6 +39,8 @@ export class GossipThread {
   private stale: boolean;
   /** Members this node saw declared dead or leaving (cleared when they come back). */
   private readonly goneMembers = new Set<string>();
+  /** The last state of every member this node has heard of (partition.ts reads it). */
+  private readonly memberStates = new Map<string, MemberState>();
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
   private readonly pendingStats = new Map<number, (s: { stats: MembershipStats; members: MemberView[] }) => void>();
   private nextId = 1;
@@ -47,6 +49,7 @@ export class GossipThread {
   private constructor(private readonly worker: Worker, first: { alive: string[]; stale: boolean }, private readonly onError?: (err: Error) => void) {
     this.alive = new Set(first.alive);
     this.stale = first.stale;
+    for (const name of first.alive) this.memberStates.set(name, 'alive');
     worker.on('message', (m: ThreadReply) => this.receive(m));
     worker.on('error', (err) => this.onError?.(err));
     worker.on('exit', (code) => {
@@ -82,6 +85,10 @@ export class GossipThread {
 
   goneNodes(): ReadonlySet<string> {
     return this.goneMembers;
+  }
+
+  memberStatesView(): ReadonlyMap<string, MemberState> {
+    return this.memberStates;
   }
 
   onChange(listener: (e: MembershipEvent) => void): () => void {
@@ -148,6 +155,7 @@ export class GossipThread {
         this.alive = new Set(m.alive);
         this.stale = m.stale;
         if (m.event.kind === 'member') {
+          this.memberStates.set(m.event.name, m.event.to);
           if (m.event.to === 'dead' || m.event.to === 'left') this.goneMembers.add(m.event.name);
           else this.goneMembers.delete(m.event.name);
         }
