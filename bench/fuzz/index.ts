@@ -3,7 +3,8 @@
 // (confirmed by re-runs), or heap growth after GC above `heapBoundBytes`. Hangs are caught by a watchdog.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { projectRoot } from '../../src/lab/projectRoot.js';
 import { Worker } from 'node:worker_threads';
 import { Rng } from './random.js';
 import { TARGETS } from './targets.js';
@@ -113,7 +114,7 @@ export async function benchFuzz(opts: FuzzOptions = {}): Promise<{ ok: boolean; 
     }
   }
   const ok = reports.every((r) => r.ok);
-  const file = opts.resultsFile ?? 'bench-results/fuzz.json';
+  const file = opts.resultsFile ?? join(projectRoot(), 'bench-results', 'fuzz.json'); // next to latest.json
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(
     file,
