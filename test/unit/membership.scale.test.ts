@@ -4,6 +4,7 @@
 // protocol's own bounds (simulated time).
 import { describe, expect, it } from 'vitest';
 import { MembershipCore } from '../../src/speaker/membership/core.js';
+import { MessageType } from '../../src/speaker/membership/codec.js';
 import { SIM_PORT, SimulatedCluster, seededRandom } from '../../src/speaker/membership/simulatedCluster.js';
 
 describe('membership at 100 nodes (simulated)', () => {
@@ -39,5 +40,22 @@ describe('membership at 100 nodes (simulated)', () => {
     });
     expect(views[0]!.converged).toBe(true);
     expect(views[1]).toEqual(views[0]);
+  });
+
+  it('answers a full table that spans several datagrams once, not once per datagram', () => {
+    const sim = new SimulatedCluster({ seed: 5, nodes: 80, seedsPerNode: 3 });
+    while (!sim.converged() && sim.now < 20_000) sim.runFor(100);
+    expect(sim.converged()).toBe(true);
+    sim.recordWire = true;
+    sim.runFor(15_000); // three push-pull rounds
+    const TYPE_OFFSET = 3;
+    const requests = sim.wire.filter((w) => w.bytes[TYPE_OFFSET] === MessageType.SyncRequest);
+    const answers = sim.wire.filter((w) => w.bytes[TYPE_OFFSET] === MessageType.Sync);
+    const messages = new Map<string, number>();
+    for (const w of requests) messages.set(`${w.from}>${w.to.address}@${w.at}`, (messages.get(`${w.from}>${w.to.address}@${w.at}`) ?? 0) + 1);
+    // 80 members do not fit one datagram: each request is several datagrams.
+    expect(Math.min(...messages.values())).toBeGreaterThan(1);
+    // Both sides hold the same 80-member table, so one answer per request is as many datagrams as the requests.
+    expect(answers.length).toBeLessThanOrEqual(requests.length * 1.2);
   });
 });

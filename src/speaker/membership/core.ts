@@ -139,6 +139,8 @@ export class MembershipCore {
 
   private seeds: PeerAddress[] = [];
   private readonly retry = new Map<string, { nextAt: number; backoff: number }>();
+  /** sentAt of the last SyncRequest answered, per sender. */
+  private readonly syncAnswered = new Map<string, number>();
   private joined = false;
 
   private nextProbeAt = 0;
@@ -524,7 +526,13 @@ export class MembershipCore {
         return;
       }
       case MessageType.SyncRequest:
-        this.sendFullState(from, MessageType.Sync);
+        // A full table spans several datagrams, all stamped with the sender's same sentAt: answer
+        // the request once, not once per datagram (that answered an n-member table with n/35
+        // full tables, which made joins and partition heals quadratic in datagrams).
+        if (this.syncAnswered.get(env.sender) !== env.sentAt) {
+          this.syncAnswered.set(env.sender, env.sentAt);
+          this.sendFullState(from, MessageType.Sync);
+        }
         // While joining, a member's full state is as good as an answer. After a stall only an
         // answer counts: it was sent after our re-sync request, so it is not news from the past.
         if (this.stale?.reason === 'joining') this.setFresh('synced');
@@ -681,6 +689,7 @@ export class MembershipCore {
       }
     }
     this.replay.prune(this.now);
+    for (const name of this.syncAnswered.keys()) if (!this.members.has(name)) this.syncAnswered.delete(name);
   }
 
   // ---- sending -------------------------------------------------------------------------------
