@@ -31,8 +31,13 @@ export interface L2DataPath {
   setAnnouncements(byIp: ReadonlyMap<string, { interfaces: InterfaceChoice }>): void;
   /** Re-read the host's interfaces now (an underlay VLAN port came or went). */
   rescan?(): void;
+  /** Open a new gratuitous window for an IP already announced (spec 4.7). */
+  reannounce?(ip: string): void;
   close(): void;
 }
+
+/** How long a speaker that was cut off waits for its whole view before electing again. */
+const REJOIN_SETTLE_MS = 1_500;
 
 /** What the speaker needs of the BGP sessions (src/speaker/bgp/bgpSpeaker.ts). */
 export interface BgpControlPath {
@@ -76,6 +81,10 @@ export class Speaker {
   private bgpPeersText = '';
   private readonly underlay: SpeakerUnderlay;
   private isolated = false;
+  /** After a partition heals: keep quiet until the view is whole again or this time (ms epoch). */
+  private rejoinSettleUntil = 0;
+  /** Speakers alive in the previous layer-2 pass (to spot one coming back). */
+  private previouslyAlive: ReadonlySet<string> = new Set();
   /** Underlay warnings already recorded: "service|reason|message" (one event per distinct problem). */
   private readonly underlayWarned = new Set<string>();
   private readonly bgpStatuses: ServiceStatusWriter | undefined;
@@ -271,6 +280,14 @@ export class Speaker {
     this.noteUnderlayProblems(result.decisions);
     this.opts.metrics?.noteLayer2Owners(this.opts.nodeName, layer2Owners(this.opts.nodeName, services, result.decisions), this.liveness.alive(), passStartedAt);
     this.dataPath.setAnnouncements(new Map([...result.byIp].map(([ip, interfaces]) => [ip, { interfaces }])));
+    // A speaker that comes (back) into our view may have claimed our IPs while it could not hear
+    // us (a partition healing, a restart with a partial view) and turned clients to its MAC: say
+    // again that they are ours, as MetalLB does on every pass.
+    const alive = this.liveness.alive();
+    if ([...alive].some((n) => n !== this.opts.nodeName && !this.previouslyAlive.has(n)) && this.previouslyAlive.size > 0) {
+      for (const ip of result.byIp.keys()) this.dataPath.reannounce?.(ip);
+    }
+    this.previouslyAlive = new Set(alive);
 
     const nowAnnounced = new Map<string, { ips: readonly string[]; interfaces: InterfaceChoice }>();
     for (const d of result.decisions) if (d.announce) nowAnnounced.set(d.service, d.announce);
@@ -317,10 +334,24 @@ export class Speaker {
     const isolated = isolatedFromPeers({ self: this.opts.nodeName, peers: states, readyNodes });
     if (isolated !== this.isolated) {
       this.isolated = isolated;
-      if (isolated) this.log.warn({ peers: Object.fromEntries(states) }, 'no other speaker is heard while the API server says they are Ready: this node is cut off (gossip partition); withdrawing every layer-2 announcement until it hears them again');
-      else this.log.info('other speakers heard again: announcing as elected');
+      if (isolated) {
+        this.log.warn({ peers: Object.fromEntries(states) }, 'no other speaker is heard while the API server says they are Ready: this node is cut off (gossip partition); withdrawing every layer-2 announcement until it hears them again');
+      } else {
+        // Heard again, but the first peer back is not the whole view: electing now could claim
+        // (and send gratuitous ARP for) an IP whose owner is simply not heard yet. Wait until
+        // every Ready peer it knows is alive again, or REJOIN_SETTLE_MS.
+        this.rejoinSettleUntil = Date.now() + REJOIN_SETTLE_MS;
+        setTimeout(() => this.schedule(), REJOIN_SETTLE_MS + 10).unref();
+        this.log.info('other speakers heard again: announcing as elected once the view has settled');
+      }
     }
-    return isolated;
+    if (isolated) return true;
+    if (this.rejoinSettleUntil > Date.now()) {
+      const missing = [...states].some(([name, state]) => name !== this.opts.nodeName && state !== 'alive' && state !== 'left' && readyNodes.has(name));
+      if (missing) return true;
+      this.rejoinSettleUntil = 0;
+    }
+    return false;
   }
 
   /** Warning events of the underlay election and verification on the Services this node won (spec 6.3), once per distinct problem. */

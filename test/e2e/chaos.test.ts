@@ -7,7 +7,7 @@
 // unservable), no withdrawal during the API server outage, the same IPs and one ServiceL2Status
 // per Service at the end. Replay a run with CHAOS_SEED=<seed printed at the start>.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -330,6 +330,8 @@ spec:
         /* gone */
       }
     }
+    // CHAOS_KEEP_LOGS=<dir>: the lab's logs (speakers, controller, API server) for a post-mortem.
+    if (process.env.CHAOS_KEEP_LOGS) cpSync(join(dir, 'logs'), process.env.CHAOS_KEEP_LOGS, { recursive: true });
     await labDown(dir, () => {});
     rmSync(parent, { recursive: true, force: true });
   }, 120_000);

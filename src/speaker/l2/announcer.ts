@@ -157,7 +157,9 @@ export class L2Announcer {
     this.#onGratuitous = options.onGratuitous;
     warmUpCodecs();
     this.rescan();
-    const every = options.rescanIntervalMs ?? 10_000;
+    // MetalLB rescans every 10 s; a link that comes back (or an IPv6 link-local leaving DAD) must
+    // not leave the node silent that long. Reading /sys for a few interfaces each second is cheap.
+    const every = options.rescanIntervalMs ?? 1_000;
     if (every > 0) {
       this.#rescanTimer = setInterval(() => this.rescan(), every);
       this.#rescanTimer.unref();
@@ -226,7 +228,7 @@ export class L2Announcer {
     if (state) this.#openWindow(state);
   }
 
-  /** Re-reads the interfaces and opens/closes responders to match (also runs every 10 s). */
+  /** Re-reads the interfaces and opens/closes responders to match (also runs every second). */
   rescan(): void {
     if (this.#closed) return;
     let list: readonly NetInterface[];
@@ -237,6 +239,7 @@ export class L2Announcer {
       return;
     }
     const eligibleNames = new Set<string>();
+    const reopened: { r: Responder; family: 4 | 6 }[] = [];
     for (const iface of list) {
       const eligible = interfaceEligibility(iface, this.#exclude);
       if (!eligible.arp && !eligible.ndp) continue;
@@ -254,9 +257,15 @@ export class L2Announcer {
         this.#responders.set(iface.name, r);
       }
       r.iface = iface;
-      if (eligible.arp && !r.arp) r.arp = this.#open(r, 'arp');
+      if (eligible.arp && !r.arp) {
+        r.arp = this.#open(r, 'arp');
+        if (r.arp) reopened.push({ r, family: 4 });
+      }
       if (!eligible.arp && r.arp) this.#closeSocket(r, 'arp');
-      if (eligible.ndp && !r.ndp) r.ndp = this.#open(r, 'ndp');
+      if (eligible.ndp && !r.ndp) {
+        r.ndp = this.#open(r, 'ndp');
+        if (r.ndp) reopened.push({ r, family: 6 });
+      }
       if (!eligible.ndp && r.ndp) this.#closeSocket(r, 'ndp');
       if (!r.arp && !r.ndp) this.#responders.delete(iface.name);
     }
@@ -267,6 +276,11 @@ export class L2Announcer {
       }
     }
     this.#syncMulticast();
+    // An interface that came (back) up: neighbours may still hold another node's MAC (we were
+    // unreachable meanwhile), so announce again on it at once instead of waiting for requests.
+    for (const { r, family } of reopened) {
+      for (const state of this.#ips.values()) if (state.family === family && this.#allowed(state, r)) this.#openWindow(state);
+    }
   }
 
   /** Snapshot of the per-IP counters (kept after withdrawal, so they stay monotonic). */
