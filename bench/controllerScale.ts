@@ -149,7 +149,6 @@ export async function benchControllerScale(): Promise<Record<string, number>> {
       if (type !== 'BOOKMARK') restartWrites++;
     }, () => {});
     const logFrom = statSync(log).size;
-    const restartT0 = performance.now();
     ctl = startController(dir, state.controllerKubeconfig, ['--metrics-port', '0', '--log-level', 'info']);
     const cpuRestart0 = cpuSeconds(ctl.pid);
     const firstPassMs = await waitForLogLine(log, logFrom, 'initial full pass done', 10 * 60_000);
@@ -157,7 +156,6 @@ export async function benchControllerScale(): Promise<Record<string, number>> {
     const restartRss = rssMiB(ctl.pid);
     await sleep(5_000);
     restartWatch.abort();
-    void restartT0;
 
     const r = {
       services: SERVICES,

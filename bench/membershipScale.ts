@@ -224,8 +224,6 @@ export async function benchMembershipScale(): Promise<Record<string, number>> {
   let partitionMultipleMax = 0;
   let partitionZeroMax = 0;
   let splitSeenMs = Number.NaN;
-  const majorityNode = sim.nodes.find((n) => !minority.has(n.name)) as SimNode;
-  const minorityNode = sim.nodes.find((n) => minority.has(n.name)) as SimNode;
   while (sim.now - cutAt < PARTITION_SECONDS * 1_000) {
     sim.runFor(100);
     const s = election.sample(sim);
@@ -240,8 +238,6 @@ export async function benchMembershipScale(): Promise<Record<string, number>> {
   r.partitionVipsWithoutAnnouncerMax = partitionZeroMax;
   r.partitionWireBytesPerSPerNode = wirePerNodePerSecond(sim, before, PARTITION_SECONDS);
   log(`partition ${minority.size}/${NODES - minority.size} for ${PARTITION_SECONDS} s: both sides split after ${splitSeenMs} ms; VIPs with several announcers max ${partitionMultipleMax}, without ${partitionZeroMax}; ${r.partitionWireBytesPerSPerNode} B/s per node (re-contacting the other side)`);
-  void majorityNode;
-  void minorityNode;
 
   sim.linkUp = () => true;
   const healAt = sim.now;
