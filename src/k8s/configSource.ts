@@ -50,7 +50,13 @@ export class ConfigSource {
         kubeConfig: kc,
         log,
       });
-      r.on(onChange);
+      // The controller writes IPAddressPool status every few hundred ms while Services come and
+      // go; a status write is not a config change (same generation and labels), and reloading
+      // on it made each write start a full pass over every Service (and the next status write).
+      r.on((ev, obj, old) => {
+        if (ev === 'update' && old && sameConfigContent(old, obj)) return;
+        onChange();
+      });
       this.crs.set(k.field, r);
     }
     this.configMaps = new Reflector<V1ConfigMap>({
@@ -152,4 +158,12 @@ function nodeFactsChanged(a: V1Node, b: V1Node | undefined): boolean {
       n?.status?.addresses ?? [],
     ]);
   return facts(a) !== facts(b);
+}
+
+/** Spec and labels unchanged: CRDs with a status subresource bump metadata.generation on spec changes only; labels feed the pool selectors. */
+export function sameConfigContent(old: KubernetesObject, now: KubernetesObject): boolean {
+  const g0 = old.metadata?.generation;
+  const g1 = now.metadata?.generation;
+  if (g0 === undefined || g1 === undefined || g0 !== g1) return false;
+  return JSON.stringify(old.metadata?.labels ?? {}) === JSON.stringify(now.metadata?.labels ?? {});
 }
