@@ -87,7 +87,8 @@ export class Controller {
       const key = objectKey(svc);
       if (ev === 'delete') this.deletedServices.add(key);
       else this.dirtyServices.add(key);
-      opts.metrics?.serviceSeen(key, ev !== 'delete' && svc.spec?.type === 'LoadBalancer' && !(svc.status?.loadBalancer?.ingress?.length));
+      const lb = ev !== 'delete' && svc.spec?.type === 'LoadBalancer';
+      opts.metrics?.serviceSeen(key, !lb ? 'other' : svc.status?.loadBalancer?.ingress?.length ? 'hasIp' : 'needsIp');
       this.kick();
     });
     this.namespaces.on((ev, ns, old) => {

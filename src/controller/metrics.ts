@@ -29,10 +29,18 @@ export class ControllerMetrics {
     this.now = opts.now ?? (() => performance.now());
   }
 
-  /** A Service event: starts the clock for a LoadBalancer Service without an IP; anything else stops it. */
-  serviceSeen(key: string, needsIp: boolean): void {
-    if (!needsIp) this.waiting.delete(key);
-    else if (!this.waiting.has(key)) this.waiting.set(key, this.now());
+  /**
+   * A Service event: starts the clock for a LoadBalancer Service without an IP. The watch can show
+   * our own status write before its response arrives, so an IP seen here stops the clock too.
+   */
+  serviceSeen(key: string, state: 'needsIp' | 'hasIp' | 'other'): void {
+    if (state === 'needsIp') {
+      if (!this.waiting.has(key)) this.waiting.set(key, this.now());
+    } else if (state === 'hasIp') {
+      this.ingressWritten(key);
+    } else {
+      this.waiting.delete(key);
+    }
   }
 
   /** status.loadBalancer.ingress with at least one IP was written for the Service. */

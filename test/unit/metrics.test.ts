@@ -141,18 +141,23 @@ describe('ControllerMetrics assign latency', () => {
     let now = 0;
     const m = new ControllerMetrics({ now: () => now });
     expect((await m.registry.getMetricsAsJSON()).map((x) => x.name)).toContain('ironlb_controller_assign_latency_seconds');
-    m.serviceSeen('ns/a', true);
+    m.serviceSeen('ns/a', 'needsIp');
     now = 40;
-    m.serviceSeen('ns/a', true); // a later event of the same Service does not restart the clock
+    m.serviceSeen('ns/a', 'needsIp'); // a later event of the same Service does not restart the clock
     now = 120;
     m.ingressWritten('ns/a');
     m.ingressWritten('ns/a'); // already counted
-    m.serviceSeen('ns/b', true);
-    m.serviceSeen('ns/b', false); // deleted or got an IP elsewhere: no sample
+    m.serviceSeen('ns/b', 'needsIp');
+    m.serviceSeen('ns/b', 'other'); // deleted or no longer a LoadBalancer: no sample
     m.ingressWritten('ns/b');
     m.ingressWritten('ns/c'); // never seen waiting (had its IP already)
+    // The watch shows our own write before its response: the IP seen stops the clock, once.
+    m.serviceSeen('ns/d', 'needsIp');
+    now = 150;
+    m.serviceSeen('ns/d', 'hasIp');
+    m.ingressWritten('ns/d');
     const h = await histogram(m.registry, 'ironlb_controller_assign_latency_seconds');
-    expect(h.count).toBe(1);
-    expect(h.sum).toBeCloseTo(0.12, 6);
+    expect(h.count).toBe(2);
+    expect(h.sum).toBeCloseTo(0.12 + 0.03, 6);
   });
 });
