@@ -2,8 +2,9 @@
 // FRR and GoBGP each get an eBGP IPv4 and an IPv6 session from us and show our prefixes with next
 // hop, AS path, communities and large communities, and lose them on withdraw. Per daemon further:
 // graceful restart (BIRD, FRR: the route never leaves the router's table while we restart), BFD
-// (BIRD, FRR: the router freezes, our session drops in well under the hold time), iBGP LOCAL_PREF,
-// TCP MD5, eBGP multihop through a routed hop and a raw TCP peer sending malformed messages (GoBGP).
+// (BIRD, FRR: the router freezes, our session drops in well under the hold time); for each of the
+// three: iBGP LOCAL_PREF, TCP MD5, eBGP multihop through a routed hop, and an aggregate computed by
+// bgpAnnouncementsFor from a parsed Config; a raw TCP peer sending malformed messages (GoBGP).
 // Our sockets are opened in namespace "node" by the tcpsock addon (spec.netns); BFD runs there as a
 // child process (routers/childBfd.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,9 @@ import type { Socket } from 'node:net';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseConfig } from '../../src/config/index.js';
 import type { Community } from '../../src/config/model.js';
+import { bgpAnnouncementsFor } from '../../src/speaker/bgpAnnouncements.js';
 import { BgpMetrics, BgpSpeaker, type PeerSessionSpec } from '../../src/speaker/bgp/bgpSpeaker.js';
 import { Afi, Safi } from '../../src/speaker/bgp/codec/capabilities.js';
 import { encodeMessage, MessageFramer } from '../../src/speaker/bgp/codec/messages.js';
@@ -47,16 +50,16 @@ beforeAll(() => {
   if (!root) throw new Error('these tests create network namespaces and must run as root (sudo npm test)');
 });
 
-/** Per router: its link to the node (node address, router address, IPv6 pair). */
+/**
+ * Per router: its link to the node (node address, router address, IPv6 pair, extra node addresses
+ * for the iBGP and MD5 sessions) and its link to the hop namespace (hop side, router side, /30).
+ */
 const LINKS = {
-  bird: { ifname: 'to-bird', node: '192.0.2.1', router: '192.0.2.2', node6: '2001:db8:b1::1', router6: '2001:db8:b1::2' },
-  frr: { ifname: 'to-frr', node: '192.0.2.17', router: '192.0.2.18', node6: '2001:db8:f1::1', router6: '2001:db8:f1::2' },
-  gobgp: { ifname: 'to-gobgp', node: '192.0.2.33', router: '192.0.2.34', node6: '2001:db8:6b::1', router6: '2001:db8:6b::2' },
+  bird: { ifname: 'to-bird', node: '192.0.2.1', router: '192.0.2.2', node6: '2001:db8:b1::1', router6: '2001:db8:b1::2', md5Node: '192.0.2.3', ibgpNode: '192.0.2.4', hopSide: '198.51.100.9', viaHop: '198.51.100.10', hopNet: '198.51.100.8/30', hopIf: 'eth2' },
+  frr: { ifname: 'to-frr', node: '192.0.2.17', router: '192.0.2.18', node6: '2001:db8:f1::1', router6: '2001:db8:f1::2', md5Node: '192.0.2.19', ibgpNode: '192.0.2.20', hopSide: '198.51.100.13', viaHop: '198.51.100.14', hopNet: '198.51.100.12/30', hopIf: 'eth3' },
+  gobgp: { ifname: 'to-gobgp', node: '192.0.2.33', router: '192.0.2.34', node6: '2001:db8:6b::1', router6: '2001:db8:6b::2', md5Node: '192.0.2.35', ibgpNode: '192.0.2.36', hopSide: '198.51.100.5', viaHop: '198.51.100.6', hopNet: '198.51.100.4/30', hopIf: 'eth1' },
 } as const;
-const GOBGP_IBGP_NODE = '192.0.2.36';
-const GOBGP_MD5_NODE = '192.0.2.35';
-const HOP_NODE = '198.51.100.1'; // node -- hop -- gobgp: GoBGP is two IP hops away on this path
-const HOP_GOBGP = '198.51.100.6';
+const HOP_NODE = '198.51.100.1'; // node -- hop -- router: each router is two IP hops away on this path
 const RAW_NODE = '203.0.113.1';
 const RAW_PEER = '203.0.113.2';
 
@@ -157,15 +160,17 @@ beforeAll(async () => {
   for (const kind of ['bird', 'frr', 'gobgp'] as const) {
     const l = LINKS[kind];
     routerNs[kind] = addNamespace(kind);
-    const extra = kind === 'gobgp' ? [`${GOBGP_MD5_NODE}/28`, `${GOBGP_IBGP_NODE}/28`] : [];
-    link({ ns: nodeNs, ifname: l.ifname, addresses: [`${l.node}/28`, ...extra, `${l.node6}/64`] }, { ns: routerNs[kind]!, ifname: 'eth0', addresses: [`${l.router}/28`, `${l.router6}/64`] });
+    link({ ns: nodeNs, ifname: l.ifname, addresses: [`${l.node}/28`, `${l.md5Node}/28`, `${l.ibgpNode}/28`, `${l.node6}/64`] }, { ns: routerNs[kind]!, ifname: 'eth0', addresses: [`${l.router}/28`, `${l.router6}/64`] });
   }
   hopNs = addNamespace('hop');
   link({ ns: nodeNs, ifname: 'to-hop', addresses: [`${HOP_NODE}/30`] }, { ns: hopNs, ifname: 'eth0', addresses: ['198.51.100.2/30'] });
-  link({ ns: hopNs, ifname: 'eth1', addresses: ['198.51.100.5/30'] }, { ns: routerNs.gobgp!, ifname: 'eth1', addresses: [`${HOP_GOBGP}/30`] });
   enableForwarding(hopNs);
-  inNs(nodeNs, 'ip', ['route', 'add', '198.51.100.4/30', 'via', '198.51.100.2']);
-  inNs(routerNs.gobgp!, 'ip', ['route', 'add', '198.51.100.0/30', 'via', '198.51.100.5']);
+  for (const kind of ['bird', 'frr', 'gobgp'] as const) {
+    const l = LINKS[kind];
+    link({ ns: hopNs, ifname: l.hopIf, addresses: [`${l.hopSide}/30`] }, { ns: routerNs[kind]!, ifname: 'eth1', addresses: [`${l.viaHop}/30`] });
+    inNs(nodeNs, 'ip', ['route', 'add', l.hopNet, 'via', '198.51.100.2']);
+    inNs(routerNs[kind]!, 'ip', ['route', 'add', '198.51.100.0/30', 'via', l.hopSide]);
+  }
   rawNs = addNamespace('raw');
   link({ ns: nodeNs, ifname: 'to-raw', addresses: [`${RAW_NODE}/30`] }, { ns: rawNs, ifname: 'eth0', addresses: [`${RAW_PEER}/30`] });
 });
@@ -296,6 +301,115 @@ async function bfdDetects(kind: RouterKind, router: RunningRouter, speaker: BgpS
   return withBfd;
 }
 
+/** The router's neighbours for the iBGP, MD5 and multihop sessions (next to its eBGP v4/v6 ones). */
+function extraNeighbors(kind: keyof typeof LINKS) {
+  const l = LINKS[kind];
+  return [
+    { address: l.ibgpNode, asn: ROUTER_ASN, passive: true },
+    { address: l.md5Node, asn: NODE_ASN, passive: true, md5Password: MD5 },
+    { address: HOP_NODE, asn: NODE_ASN, passive: true, multihop: 255 },
+  ];
+}
+
+/** iBGP: LOCAL_PREF from the advertisement reaches the router's table; the AS path stays empty. */
+async function ibgpLocalPref(kind: keyof typeof LINKS, router: RunningRouter, speaker: BgpSpeaker, specs: PeerSessionSpec[]) {
+  const l = LINKS[kind];
+  const name = `${kind}-ibgp`;
+  speaker.setPeers([...specs, spec(name, l.router, { localAsn: ROUTER_ASN, sourceAddress: l.ibgpNode, families: ['ipv4'] })]);
+  speaker.setDesired(name, rib([['203.0.113.210/32', { localPref: 150, communities: [] }]]));
+  try {
+    await established(speaker, name);
+    const r = await routeAt(router, 'ipv4', '203.0.113.210/32');
+    expect(r).toMatchObject({ nextHops: [l.ibgpNode], asPath: [], localPref: 150 });
+    expect(router.sessionState(l.ibgpNode)).toBe('established');
+  } finally {
+    speaker.setPeers(specs);
+  }
+}
+
+/** TCP MD5: a wrong password never reaches Established; the right one does and carries a route. */
+async function md5Session(kind: keyof typeof LINKS, router: RunningRouter, speaker: BgpSpeaker, events: StateEvent[], specs: PeerSessionSpec[]) {
+  const l = LINKS[kind];
+  const name = `${kind}-md5`;
+  const md5 = (password: string) => spec(name, l.router, { sourceAddress: l.md5Node, password, families: ['ipv4'] });
+  try {
+    speaker.setPeers([...specs, md5('not-the-key')]);
+    speaker.setDesired(name, rib([['203.0.113.220/32', plain]]));
+    await sleep(4000);
+    expect(events.filter((e) => e.peer === name && e.state === 'Established')).toEqual([]);
+    expect(stateOf(speaker, name).state).not.toBe('Established');
+    expect(router.sessionState(l.md5Node)).not.toBe('established');
+    speaker.setPeers([...specs, md5(MD5)]); // changed password: the session restarts
+    const ms = await established(speaker, name, 20_000);
+    note(`${kind} MD5: Established ${ms} ms after the right key was set`);
+    expect((await routeAt(router, 'ipv4', '203.0.113.220/32')).nextHops).toEqual([l.md5Node]);
+  } finally {
+    speaker.setPeers(specs);
+  }
+}
+
+/** eBGP multihop (TTL 255) to the router's far address, through the routed hop namespace. */
+async function multihopSession(kind: keyof typeof LINKS, router: RunningRouter, speaker: BgpSpeaker, specs: PeerSessionSpec[]) {
+  const l = LINKS[kind];
+  const name = `${kind}-multihop`;
+  speaker.setPeers([...specs, spec(name, l.viaHop, { ebgpMultiHop: true, families: ['ipv4'] })]);
+  speaker.setDesired(name, rib([['203.0.113.230/32', plain]]));
+  try {
+    const ms = await established(speaker, name, 20_000);
+    note(`${kind} multihop: Established in ${ms} ms`);
+    const r = await routeAt(router, 'ipv4', '203.0.113.230/32');
+    expect(r.asPath).toEqual([NODE_ASN]);
+    // BIRD shows the next hop resolved through its IGP route (the hop); FRR and GoBGP the BGP next hop.
+    expect(r.nextHops).toEqual([kind === 'bird' ? l.hopSide : HOP_NODE]);
+    expect(router.sessionState(HOP_NODE)).toBe('established');
+  } finally {
+    speaker.setPeers(specs);
+  }
+}
+
+/**
+ * Aggregation end to end: a parsed Config (two Service IPs per family, aggregationLength 24 and
+ * aggregationLengthV6 64, communities) -> bgpAnnouncementsFor -> our sessions -> the router's table.
+ */
+async function aggregates(kind: keyof typeof LINKS, router: RunningRouter, speaker: BgpSpeaker) {
+  const l = LINKS[kind];
+  const meta = (name: string) => ({ name, namespace: 'metallb-system' });
+  const parsed = parseConfig({
+    pools: [{ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: meta('agg'), spec: { addresses: ['203.0.113.0/24', '2001:db8:ffff:1::/64'] } }],
+    bgpAdvertisements: [
+      { apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: meta('agg'), spec: { ipAddressPools: ['agg'], aggregationLength: 24, aggregationLengthV6: 64, communities: ['64513:300'] } },
+    ],
+    bgpPeers: [
+      { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: meta('agg-v4'), spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, peerAddress: l.router } },
+      { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: meta('agg-v6'), spec: { myASN: NODE_ASN, peerASN: ROUTER_ASN, peerAddress: l.router6 } },
+    ],
+    l2Advertisements: [], bfdProfiles: [], communities: [],
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const svc = (name: string, ips: string[]) => ({ key: `default/${name}`, namespace: 'default', name, labels: {}, ingressIps: ips, externalTrafficPolicyLocal: false, sharesIp: false, endpoints: [{ nodeName: 'node-a', serving: true }] });
+  const out = bgpAnnouncementsFor('node-a', {
+    config: parsed.config,
+    services: [svc('a', ['203.0.113.100', '2001:db8:ffff:1::a']), svc('b', ['203.0.113.101', '2001:db8:ffff:1::b'])],
+    nodes: [{ name: 'node-a', labels: { 'kubernetes.io/hostname': 'node-a' }, networkUnavailable: false }],
+    ignoreExcludeLabel: false,
+  });
+  // The peer's DesiredRib holds both families (the session sends those it negotiated): split it.
+  const desired = [...(out.ribByPeer.get('agg-v4') ?? new Map<string, AdvertisedRoute>())];
+  expect(desired.map(([p]) => p).sort()).toEqual(['2001:db8:ffff:1::/64', '203.0.113.0/24']);
+  const rib4 = desired.filter(([p]) => !p.includes(':'));
+  const rib6 = desired.filter(([p]) => p.includes(':'));
+  speaker.setDesired(`${kind}-v4`, rib([[P4A, withCommunities], ...rib4]));
+  speaker.setDesired(`${kind}-v6`, rib([[P6A, withCommunities], ...rib6]));
+  const r4 = await routeAt(router, 'ipv4', '203.0.113.0/24');
+  const r6 = await routeAt(router, 'ipv6', '2001:db8:ffff:1::/64');
+  expect(r4).toMatchObject({ nextHops: [l.node], asPath: [NODE_ASN], communities: ['64513:300'] });
+  expect(r6).toMatchObject({ asPath: [NODE_ASN], communities: ['64513:300'] });
+  for (const single of ['203.0.113.100/32', '203.0.113.101/32']) expect(router.rib('ipv4').some((r) => r.prefix === single)).toBe(false);
+  speaker.setDesired(`${kind}-v4`, rib([[P4A, withCommunities]]));
+  speaker.setDesired(`${kind}-v6`, rib([[P6A, withCommunities]]));
+  await routeGone(router, 'ipv4', '203.0.113.0/24');
+}
+
 describe.each(['bird', 'frr'] as const)('BgpSpeaker against %s', (kind) => {
   let router: RunningRouter;
   let speaker: BgpSpeaker;
@@ -315,6 +429,7 @@ describe.each(['bird', 'frr'] as const)('BgpSpeaker against %s', (kind) => {
       neighbors: [
         { address: l.node, asn: NODE_ASN, passive: true, gracefulRestart: true, bfd: true },
         { address: l.node6, asn: NODE_ASN, passive: true, gracefulRestart: true },
+        ...extraNeighbors(kind),
       ],
     });
     cleanups.push(() => router.stop());
@@ -329,6 +444,22 @@ describe.each(['bird', 'frr'] as const)('BgpSpeaker against %s', (kind) => {
 
   test('eBGP IPv4 and IPv6: prefixes with next hop, AS path, communities; withdraw; metrics', async () => {
     await ebgpMatrix(kind, router, speaker, registry);
+  });
+
+  test('aggregate from bgpAnnouncementsFor (aggregationLength 24 / V6 64, two Service IPs each) with communities', async () => {
+    await aggregates(kind, router, speaker);
+  });
+
+  test('iBGP: LOCAL_PREF from the advertisement, empty AS path', async () => {
+    await ibgpLocalPref(kind, router, speaker, specs);
+  });
+
+  test('TCP MD5: a wrong password never reaches Established; the right one does', async () => {
+    await md5Session(kind, router, speaker, events, specs);
+  });
+
+  test('eBGP multihop through a routed hop (TTL 255)', async () => {
+    await multihopSession(kind, router, speaker, specs);
   });
 
   test('graceful restart: stop({graceful}) and a new speaker; the route stays in the router table throughout', async () => {
@@ -371,9 +502,7 @@ describe('BgpSpeaker against gobgp', () => {
       neighbors: [
         { address: l.node, asn: NODE_ASN, passive: true },
         { address: l.node6, asn: NODE_ASN, passive: true },
-        { address: GOBGP_IBGP_NODE, asn: ROUTER_ASN, passive: true },
-        { address: GOBGP_MD5_NODE, asn: NODE_ASN, passive: true, md5Password: MD5 },
-        { address: HOP_NODE, asn: NODE_ASN, passive: true, multihop: 255 },
+        ...extraNeighbors(kind),
       ],
     });
     cleanups.push(() => router.stop());
@@ -388,38 +517,20 @@ describe('BgpSpeaker against gobgp', () => {
     await ebgpMatrix(kind, router, speaker, registry);
   });
 
+  test('aggregate from bgpAnnouncementsFor (aggregationLength 24 / V6 64, two Service IPs each) with communities', async () => {
+    await aggregates(kind, router, speaker);
+  });
+
   test('iBGP: LOCAL_PREF from the advertisement, empty AS path', async () => {
-    specs = [...specs, spec('gobgp-ibgp', l.router, { localAsn: ROUTER_ASN, sourceAddress: GOBGP_IBGP_NODE, families: ['ipv4'] })];
-    speaker.setPeers(specs);
-    speaker.setDesired('gobgp-ibgp', rib([['203.0.113.210/32', { localPref: 150, communities: [] }]]));
-    await established(speaker, 'gobgp-ibgp');
-    const r = await routeAt(router, 'ipv4', '203.0.113.210/32');
-    expect(r).toMatchObject({ nextHops: [GOBGP_IBGP_NODE], asPath: [], localPref: 150 });
-    expect(router.sessionState(GOBGP_IBGP_NODE)).toBe('established');
+    await ibgpLocalPref(kind, router, speaker, specs);
   });
 
   test('TCP MD5: a wrong password never reaches Established; the right one does', async () => {
-    const md5 = (password: string) => spec('gobgp-md5', l.router, { sourceAddress: GOBGP_MD5_NODE, password, families: ['ipv4'] });
-    speaker.setPeers([...specs, md5('not-the-key')]);
-    speaker.setDesired('gobgp-md5', rib([['203.0.113.220/32', plain]]));
-    await sleep(4000);
-    expect(events.filter((e) => e.peer === 'gobgp-md5' && e.state === 'Established')).toEqual([]);
-    expect(stateOf(speaker, 'gobgp-md5').state).not.toBe('Established');
-    expect(router.sessionState(GOBGP_MD5_NODE)).not.toBe('established');
-    specs = [...specs, md5(MD5)];
-    speaker.setPeers(specs); // changed password: the session restarts
-    const ms = await established(speaker, 'gobgp-md5');
-    note(`gobgp MD5: Established ${ms} ms after the right key was set`);
-    expect((await routeAt(router, 'ipv4', '203.0.113.220/32')).nextHops).toEqual([GOBGP_MD5_NODE]);
+    await md5Session(kind, router, speaker, events, specs);
   });
 
   test('eBGP multihop through a routed hop (TTL 255)', async () => {
-    specs = [...specs, spec('gobgp-multihop', HOP_GOBGP, { ebgpMultiHop: true, families: ['ipv4'] })];
-    speaker.setPeers(specs);
-    speaker.setDesired('gobgp-multihop', rib([['203.0.113.230/32', plain]]));
-    const ms = await established(speaker, 'gobgp-multihop');
-    note(`gobgp multihop: Established in ${ms} ms`);
-    expect(await routeAt(router, 'ipv4', '203.0.113.230/32')).toMatchObject({ nextHops: [HOP_NODE], asPath: [NODE_ASN] });
+    await multihopSession(kind, router, speaker, specs);
   });
 
   test('a raw TCP peer sending a malformed OPEN, then a malformed UPDATE, gets the right NOTIFICATIONs; the GoBGP session stays up', async () => {

@@ -11,9 +11,12 @@ export function birdConfig(spec: RouterSpec, dir: string): string {
     `log "${join(dir, 'bird.log')}" all;`,
     `router id ${spec.routerId};`,
     'protocol device { }',
-    ...(install
-      ? ['protocol kernel { ipv4 { import none; export all; }; merge paths on; }', 'protocol kernel { ipv6 { import none; export all; }; merge paths on; }']
-      : []),
+    // A multihop neighbour's next hop resolves recursively: learn the test's static routes from the kernel.
+    ...(install && spec.neighbors.some((n) => n.multihop)
+      ? ['protocol kernel { ipv4 { import all; export all; }; learn; merge paths on; }', 'protocol kernel { ipv6 { import none; export all; }; merge paths on; }']
+      : install
+        ? ['protocol kernel { ipv4 { import none; export all; }; merge paths on; }', 'protocol kernel { ipv6 { import none; export all; }; merge paths on; }']
+        : []),
   ];
   if (spec.neighbors.some((n) => n.bfd)) lines.push('protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }');
   spec.neighbors.forEach((n, i) => lines.push(birdProtocol(spec, n, i)));
@@ -30,6 +33,8 @@ function birdProtocol(spec: RouterSpec, n: NeighborSpec, i: number): string {
     ...(n.passive ? ['  passive on;'] : []),
     ...(n.md5Password ? [`  password "${n.md5Password}";`] : []),
     ...(n.multihop ? [`  multihop ${n.multihop === true ? 255 : n.multihop};`] : []),
+    // iBGP is multihop (recursive next hop) by default in BIRD; a same-link iBGP neighbour is direct.
+    ...(n.asn === spec.asn && !n.multihop ? ['  direct;'] : []),
     ...(n.bfd ? ['  bfd on;'] : []),
     ...(n.gracefulRestart ? ['  graceful restart on;'] : []),
     ...families.map((f) => `  ${f} { import all; export none;${f !== familyOf(n.address) ? ' extended next hop on;' : ''} };`),
