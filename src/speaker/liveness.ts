@@ -17,6 +17,8 @@ export interface Liveness {
    * Unlike "not in alive()", this excludes nodes a freshly started speaker has not heard of yet.
    */
   gone?(): ReadonlySet<string>;
+  /** Gossip only: how many times the view went stale so far (this process stalled or re-joined). */
+  staleEpisodes?(): number;
   /** Gossip only: the last state of every member heard of (for the partition guard, partition.ts). */
   memberStates?(): ReadonlyMap<string, MemberState>;
   /** Graceful exit: tell peers we are gone (gossip only). */

@@ -61,6 +61,10 @@ class GossipLiveness implements Liveness {
     return this.gossip.goneNodes();
   }
 
+  staleEpisodes(): number {
+    return this.gossip.staleEpisodes();
+  }
+
   memberStates(): ReadonlyMap<string, MemberState> {
     return this.gossip.memberStatesView();
   }

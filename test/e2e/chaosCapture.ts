@@ -142,7 +142,12 @@ export interface Recovery {
   /** Requests started in the window. */
   readonly requests: number;
   readonly failures: number;
-  /** From the window's start to the start of the first request of the final all-good run; 0 without failures; null: never recovered in the window. */
+  /**
+   * The longest time the VIP did not serve: from the last success before a run of failed requests
+   * (or the window's start) to the first success after it. 0 without failures; null: the window
+   * ended in failures (never recovered). A lone timeout between successes is a short outage, not
+   * an unrecovered fault.
+   */
   readonly recoveryMs: number | null;
 }
 
@@ -151,12 +156,19 @@ export function recovery(requests: readonly Request[], ip: string, from: number,
   const mine = requests.filter((r) => r.ip === ip && r.t0 >= from && r.t0 < to).sort((a, b) => a.t0 - b.t0);
   const failures = mine.filter((r) => !r.ok).length;
   if (failures === 0) return { requests: mine.length, failures, recoveryMs: 0 };
-  let lastFailure = -1;
-  mine.forEach((r, i) => {
-    if (!r.ok) lastFailure = i;
-  });
-  const good = mine[lastFailure + 1];
-  return { requests: mine.length, failures, recoveryMs: good ? Math.max(0, good.t0 - from) : null };
+  let longest = 0;
+  let lastSuccess = from;
+  let inOutage = false;
+  for (const r of mine) {
+    if (!r.ok) {
+      inOutage = true;
+      continue;
+    }
+    if (inOutage) longest = Math.max(longest, r.t0 - lastSuccess);
+    inOutage = false;
+    lastSuccess = r.t0;
+  }
+  return { requests: mine.length, failures, recoveryMs: inOutage ? null : longest };
 }
 
 /** Small seeded PRNG (mulberry32): the same seed replays the same fault order and choices. */

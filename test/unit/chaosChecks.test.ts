@@ -1,7 +1,7 @@
 // The chaos suite's invariant check (test/e2e/chaosCapture.ts): two MACs may not both answer for
 // one IP for more than 200 ms; a clean hand-over (even with a last burst 50 ms late) is fine.
 import { describe, expect, it } from 'vitest';
-import { dualAnswers, type Answer } from '../e2e/chaosCapture.js';
+import { dualAnswers, recovery, type Answer } from '../e2e/chaosCapture.js';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -26,5 +26,20 @@ describe('dualAnswers', () => {
   it('other IPs do not mix', () => {
     const other = at(B, 500, 1600).map((a) => ({ ...a, ip: '192.0.2.201' }));
     expect(dualAnswers([...at(A, 0, 1100, 2200), ...other], 200)).toEqual([]);
+  });
+});
+
+describe('recovery', () => {
+  const req = (t0: number, ok: boolean) => ({ ip: '192.0.2.200', t0, t1: t0 + 5, ok, node: ok ? 'n1' : null });
+  it('a failover outage counts from the fault to the first success', () => {
+    const r = recovery([req(10, false), req(100, false), req(700, true), req(780, true)], '192.0.2.200', 0, 1000);
+    expect(r).toEqual({ requests: 4, failures: 2, recoveryMs: 700 });
+  });
+  it('a lone timeout between successes is a short outage, not an unrecovered fault', () => {
+    const r = recovery([req(0, true), req(75, false), req(150, true), req(58_000, true)], '192.0.2.200', 0, 60_000);
+    expect(r.recoveryMs).toBe(150);
+  });
+  it('failing to the end of the window is never recovered', () => {
+    expect(recovery([req(0, true), req(75, false)], '192.0.2.200', 0, 1000).recoveryMs).toBeNull();
   });
 });

@@ -157,6 +157,8 @@ export class MembershipCore {
   // the seeds change: at 1,000 members, rebuilding them on every tick and send dominated the CPU.
   private liveCache: Member[] | undefined;
   private seedTargetsCache: Map<string, PeerAddress> | undefined;
+  private reconnectWindowStart = 0;
+  private reconnectsInWindow = 0;
   lastListenerError: unknown;
 
   readonly stats: MembershipStats = {
@@ -648,15 +650,27 @@ export class MembershipCore {
   private contactSeeds(): void {
     const t = this.timing;
     const targets = this.seedTargets();
+    const due: [string, PeerAddress, { nextAt: number; backoff: number }][] = [];
     for (const [k, peer] of targets) {
       let r = this.retry.get(k);
       if (!r) {
         r = { nextAt: this.now, backoff: this.joined ? t.reconnectIntervalMs : t.joinRetryMs };
         this.retry.set(k, r);
       }
-      if (this.now < r.nextAt) continue;
+      if (this.now >= r.nextAt) due.push([k, peer, r]);
+    }
+    // Once joined, a few full states per interval find the other side of a partition as surely as
+    // one to every dead member did, without n x dead x table-size bytes (1.3 MB/s per node in a
+    // 30/270 split of 300 nodes). Targets left out stay due and take their turn later.
+    if (this.now - this.reconnectWindowStart >= t.reconnectIntervalMs) {
+      this.reconnectWindowStart = this.now;
+      this.reconnectsInWindow = 0;
+    }
+    const budget = this.joined ? Math.max(0, MAX_RECONNECTS_PER_INTERVAL - this.reconnectsInWindow) : due.length;
+    for (const [, peer, r] of due.length > budget ? this.pick(due, budget) : due) {
       r.nextAt = this.now + r.backoff;
       r.backoff = Math.min(r.backoff * 2, t.reconnectIntervalMs);
+      this.reconnectsInWindow++;
       this.sendFullState(peer, MessageType.SyncRequest);
     }
     if (this.retry.size > 0) for (const k of this.retry.keys()) if (!targets.has(k)) this.retry.delete(k);
@@ -809,6 +823,9 @@ export class MembershipCore {
     return this.shuffle([...xs]).slice(0, k);
   }
 }
+
+/** Full-state reconnects to seeds and dead members per reconnect interval once joined. */
+const MAX_RECONNECTS_PER_INTERVAL = 4;
 
 function key(p: PeerAddress): string {
   return `${p.address}|${p.port}`;

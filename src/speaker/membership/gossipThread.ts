@@ -39,6 +39,8 @@ export class GossipThread {
   private stale: boolean;
   /** Members this node saw declared dead or leaving (cleared when they come back). */
   private readonly goneMembers = new Set<string>();
+  /** How many times the view went stale (joining or a stall of this process). */
+  private staleCount = 0;
   /** The last state of every member this node has heard of (partition.ts reads it). */
   private readonly memberStates = new Map<string, MemberState>();
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
@@ -85,6 +87,10 @@ export class GossipThread {
 
   goneNodes(): ReadonlySet<string> {
     return this.goneMembers;
+  }
+
+  staleEpisodes(): number {
+    return this.staleCount;
   }
 
   memberStatesView(): ReadonlyMap<string, MemberState> {
@@ -154,6 +160,7 @@ export class GossipThread {
       case 'change':
         this.alive = new Set(m.alive);
         this.stale = m.stale;
+        if (m.event.kind === 'view' && m.event.stale) this.staleCount++;
         if (m.event.kind === 'member') {
           this.memberStates.set(m.event.name, m.event.to);
           if (m.event.to === 'dead' || m.event.to === 'left') this.goneMembers.add(m.event.name);
