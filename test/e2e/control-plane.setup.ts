@@ -1,6 +1,6 @@
 // Starts one real control plane (etcd, kube-apiserver, kube-controller-manager) for all e2e
 // test files, with our manifests applied but no controller: each test starts its own.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -15,7 +15,14 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'ironlb-e2e-'));
   const progress = (l: string) => process.stderr.write(`[e2e lab] ${l}\n`);
-  const state = await labUp({ dir, progress, controller: false });
+  let state: Awaited<ReturnType<typeof labUp>>;
+  try {
+    state = await labUp({ dir, progress, controller: false });
+  } catch (e) {
+    // labUp stopped what it started; the directory is ours to remove.
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   project.provide('lab', {
     dir, kubeconfig: state.kubeconfig, kubectl: state.kubectl, apiserver: state.apiserver, controllerKubeconfig: state.controllerKubeconfig,
   });
