@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { kubectl as labKubectl, labDown, labUp, readLabState, restartLabProcess, type LabState } from '../../src/lab/lab.js';
 import { runIn } from '../../src/lab/network.js';
+import { agnhostDeployment, loadBalancerService } from '../../src/lab/workloads.js';
 import { sleep } from '../../src/lab/processes.js';
 import { waitFor } from './harness.js';
 import { dualAnswers, nowMs, recovery, seededRandom, startCapture, startClient, type Answer, type Observer, type Request } from './chaosCapture.js';
@@ -101,36 +102,8 @@ function withdrawLines(): number {
   return nodes().map((n) => readFileSync(join(dir, 'logs', `speaker-${n}.log`), 'utf8').split('\n').filter((l) => l.includes('"withdrawing"')).length).reduce((a, b) => a + b, 0);
 }
 
-function deployment(name: string, replicas: number, port: number): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: default}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.47
-        args: [netexec, --http-port, "${port}"]
-`;
-}
-
-function service(s: Svc): string {
-  return `apiVersion: v1
-kind: Service
-metadata: {name: ${s.name}, namespace: default}
-spec:
-  type: LoadBalancer
-  selector: {app: ${s.app}}
-  ipFamilies: [${s.family}]
-  ipFamilyPolicy: SingleStack
-${s.local ? '  externalTrafficPolicy: Local\n' : ''}  ports:
-  - {port: 80, targetPort: ${s.port}, protocol: TCP}
-`;
-}
+const deployment = (name: string, replicas: number, port: number) => agnhostDeployment(name, { replicas, port });
+const service = (s: Svc) => loadBalancerService(s.name, { app: s.app, targetPort: s.port, family: s.family, ...(s.local ? { local: true } : {}) });
 
 function readyPods(app: string): any[] {
   return (json(['-n', 'default', 'get', 'pods', '-l', `app=${app}`]).items as any[]).filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));

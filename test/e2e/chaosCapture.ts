@@ -171,14 +171,5 @@ export function recovery(requests: readonly Request[], ip: string, from: number,
   return { requests: mine.length, failures, recoveryMs: inOutage ? null : longest };
 }
 
-/** Small seeded PRNG (mulberry32): the same seed replays the same fault order and choices. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seed replays the same fault order and choices (one PRNG for the project's seeded runs). */
+export { seededRandom } from '../../src/speaker/membership/simulatedCluster.js';
