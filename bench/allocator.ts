@@ -1,6 +1,6 @@
 // Allocator throughput: fill a /16 IPv4 pool, 100,000 allocations in a /64 IPv6 pool, and
 // unassign+allocate churn on a full /16. Prints the figures and returns them (ops per second).
-// Run alone: `npx tsc && node dist/bench/allocator.js`.
+// Run alone: `npm run bench -- allocator`.
 import { pathToFileURL } from 'node:url';
 import { Allocator } from '../src/allocator/allocator.js';
 import type { ServiceFacts } from '../src/allocator/types.js';

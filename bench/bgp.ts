@@ -2,14 +2,16 @@
 // eBGP 64513 -> 64512), measured at the router's kernel table:
 // 1. endpoint gone -> route gone: an ETP Local Service with one pod per node; each round deletes the
 //    pod on lab-node-2 and times the DELETE request -> 192.0.2.12 gone from the VIP's next hops;
-// 2. link down -> next hop gone, with a BFDProfile (100 ms x 3) on the BGPPeer and without
+// 2. Service created -> route at the router, Service deleted -> route gone (announce/withdraw of
+//    a whole Service: the API server, the speaker and FRR, no kube-controller-manager in the path);
+// 3. link down -> next hop gone, with a BFDProfile (100 ms x 3) on the BGPPeer and without
 //    (BGPPeer holdTime 9 s, so the hold timer decides);
-// 3. 10,000 IPv6 /128s to one peer: a BgpSpeaker in its own process in lab-node-2's namespace
+// 4. 10,000 IPv6 /128s to one peer: a BgpSpeaker in its own process in lab-node-2's namespace
 //    (not Services: 10,000 Services would measure the API server and controller, not BGP) is given
 //    10,000 prefixes with one setDesired call over its IPv6 session; times until FRR's RIB and the
 //    kernel table have all of them, and that process's RSS before and after.
 // Starts its own lab in a temporary directory and always removes it (also on SIGINT/SIGTERM).
-// Nothing here asserts a timing. Run alone: `npm run build && node dist/bench/bgp.js`.
+// Nothing here asserts a timing. Run alone: `npm run bench -- bgp`.
 // Environment: IRONLB_BENCH_BGP_ROUNDS (20), IRONLB_BENCH_BGP_BFD_ROUNDS (5),
 // IRONLB_BENCH_BGP_HOLD_ROUNDS (2), IRONLB_BENCH_BGP_PREFIXES (10000).
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
@@ -18,6 +20,8 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../src/k8s/client.js';
 import { kubectl, labUp, type LabState } from '../src/lab/lab.js';
 import { sleep } from '../src/lab/processes.js';
 import { formatIp } from '../src/net/address.js';
@@ -140,6 +144,47 @@ async function benchEndpointGone(ctx: Ctx): Promise<Record<string, number>> {
   return summary('endpoint gone (pod DELETE on lab-node-2) -> its next hop gone at the router', times, failed);
 }
 
+/**
+ * BGP announce and withdraw of a whole Service, without kube-controller-manager in the path:
+ * each round creates a Cluster Service (pinned to its own VIP, selecting the `web` pods on both
+ * nodes) through the API and times the create request -> the VIP's route in the router's kernel
+ * table, then the delete request -> the route gone.
+ */
+async function benchServiceRoute(ctx: Ctx): Promise<Record<string, number>> {
+  const core = loadKubeConfig(ctx.state.kubeconfig).makeApiClient(CoreV1Api);
+  const announce: number[] = [];
+  const withdraw: number[] = [];
+  let announceFailed = 0;
+  let withdrawFailed = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    const name = `route-${i}`;
+    const vip = `203.0.113.${200 + (i % 50)}`;
+    const body = {
+      metadata: { name, annotations: { 'metallb.io/loadBalancerIPs': vip } },
+      spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Cluster', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    };
+    const t0 = performance.now();
+    await core.createNamespacedService({ namespace: 'default', body });
+    const up = await untilHops(ctx.rt, vip, t0, (h) => h.length > 0, 30_000);
+    if (!Number.isFinite(up)) announceFailed++;
+    announce.push(up);
+    await sleep(300);
+    const t1 = performance.now();
+    await core.deleteNamespacedService({ namespace: 'default', name });
+    const down = await untilHops(ctx.rt, vip, t1, (h) => h.length === 0, 30_000);
+    if (!Number.isFinite(down)) withdrawFailed++;
+    withdraw.push(down);
+    progress(`service route round ${i + 1}/${ROUNDS}: announce ${fmt(up)} ms, withdraw ${fmt(down)} ms`);
+    await sleep(300);
+  }
+  const a = summary('Service created -> its route in the router\'s kernel table (BGP announce)', announce, announceFailed);
+  const w = summary('Service deleted -> its route gone from the router\'s kernel table (BGP withdraw)', withdraw, withdrawFailed);
+  return {
+    announceP50Ms: a.p50!, announceP99Ms: a.p99!, announceMaxMs: a.max!, announceFailed,
+    withdrawP50Ms: w.p50!, withdrawP99Ms: w.p99!, withdrawMaxMs: w.max!, withdrawFailed, rounds: ROUNDS,
+  };
+}
+
 function frrBfdUp(ctx: Ctx, peer: string): boolean {
   const out = sh(`ip netns exec ${ctx.rt} /usr/bin/vtysh --vty_socket ${ctx.state.router?.dir} -c 'show bfd peers json'`);
   return (JSON.parse(out || '[]') as { peer: string; status: string }[]).some((p) => p.peer === peer && p.status === 'up');
@@ -245,6 +290,7 @@ spec: {receiveInterval: 100, transmitInterval: 100, detectMultiplier: 3}
     // A Cluster Service with a pod on each node for the link-down rounds.
     ctx.k(['apply', '-f', '-'], deployment('web', 2).replace('externalTrafficPolicy: Local', 'externalTrafficPolicy: Cluster'));
     const vip = await waitUntil('web ingress', () => (JSON.parse(ctx.k(['-n', 'default', 'get', 'svc', 'web', '-o', 'json'])).status?.loadBalancer?.ingress as { ip: string }[] | undefined)?.[0]?.ip, 60_000);
+    put('serviceRoute', await benchServiceRoute(ctx));
     const withBfd = await benchLinkDown(ctx, true, BFD_ROUNDS, vip);
     put('linkDownBfd', withBfd);
     const withoutBfd = await benchLinkDown(ctx, false, HOLD_ROUNDS, vip);

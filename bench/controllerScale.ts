@@ -5,7 +5,7 @@
 // seconds, API-server RSS, etcd size, time to the first full pass after a restart and the
 // Service writes that restart made (must be 0).
 // allocateLoadBalancerNodePorts is off: the NodePort range (30000-32767) holds 2,768 ports.
-// Run alone: `npx tsc && IRONLB_SCALE_SERVICES=50000 node dist/bench/controllerScale.js`.
+// Run alone: `IRONLB_SCALE_SERVICES=50000 npm run bench -- controllerScale` (records into bench-results/latest.json).
 import { CoreV1Api, CustomObjectsApi, Watch } from '@kubernetes/client-node';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

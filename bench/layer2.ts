@@ -2,11 +2,14 @@
 // 1. failover over >= 20 unplanned node losses (owner's eth0 down + speaker SIGKILL), measured
 //    at the client: neighbour entry switched to another node's MAC, first successful HTTP;
 // 2. Service IP assignment -> first gratuitous ARP seen by the client (and creation -> it);
-// 3. one speaker's RSS idle and with 1,000 announced IPs.
+// 3. one speaker's RSS idle and with 1,000 announced IPs;
+// 4. 10,000 Services spread by the election over the three speakers: time until each is announced
+//    by exactly one speaker, the speakers' RSS and CPU.
 // Starts its own lab in a temporary directory and always removes it (also on SIGINT/SIGTERM).
-// Nothing here asserts a timing. Run alone: `npm run build && node dist/bench/layer2.js`.
+// Nothing here asserts a timing. Run alone: `npm run bench -- layer2`.
 // Environment: IRONLB_BENCH_L2_ROUNDS (20), IRONLB_BENCH_L2_ANNOUNCES (12), IRONLB_BENCH_L2_RSS_SERVICES
-// (1000), IRONLB_BENCH_L2_RSS_WAIT_MS (150000), IRONLB_BENCH_L2_KEEP_LOGS=<dir> copies the lab's logs there before the lab is removed.
+// (1000), IRONLB_BENCH_L2_RSS_WAIT_MS (150000), IRONLB_BENCH_L2_SPREAD_SERVICES (10000),
+// IRONLB_BENCH_L2_SPREAD_WAIT_MS (1200000), IRONLB_BENCH_L2_PARTS (failover,announce,rss,spread), IRONLB_BENCH_L2_KEEP_LOGS=<dir> copies the lab's logs there before the lab is removed.
 import { CoreV1Api, CustomObjectsApi, Watch, type V1Service } from '@kubernetes/client-node';
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -37,6 +40,13 @@ const FAILOVER_SERVICES_PER_NODE = 2;
 const FAILOVER_POOL_FIRST = 200;
 const FAILOVER_POOL_LAST = 219;
 const CREATE_CONCURRENCY = 20;
+/** Services spread over every node by the election (the "10,000 Services across the lab's nodes" goal). */
+const SPREAD_SERVICES = Number(process.env.IRONLB_BENCH_L2_SPREAD_SERVICES ?? 10_000);
+const SPREAD_WAIT_MS = Number(process.env.IRONLB_BENCH_L2_SPREAD_WAIT_MS ?? 20 * 60_000);
+/** Inside the LAN's 2001:db8:1::/64 (so neighbour discovery reaches the nodes), apart from bench-rss. */
+const SPREAD_POOL = '2001:db8:1::5c:0/112';
+/** Which parts run (IRONLB_BENCH_L2_PARTS, comma-separated); all by default. */
+const PARTS = new Set((process.env.IRONLB_BENCH_L2_PARTS ?? 'failover,announce,rss,spread').split(',').map((p) => p.trim()));
 /** Longest wait, from the first create, for the speaker to announce all rss Services. */
 const RSS_WAIT_MS = Number(process.env.IRONLB_BENCH_L2_RSS_WAIT_MS ?? 150_000);
 
@@ -198,10 +208,17 @@ spec:
   autoAssign: false
 ---
 apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: bench-spread, namespace: ${METALLB_NAMESPACE} }
+spec:
+  addresses: ["${SPREAD_POOL}"]
+  autoAssign: false
+---
+apiVersion: metallb.io/v1beta1
 kind: L2Advertisement
 metadata: { name: bench-lan, namespace: ${METALLB_NAMESPACE} }
 spec:
-  ipAddressPools: [bench-failover, bench-announce]
+  ipAddressPools: [bench-failover, bench-announce, bench-spread]
 ---
 apiVersion: metallb.io/v1beta1
 kind: L2Advertisement
@@ -474,10 +491,22 @@ async function benchAnnounce(ctx: Ctx): Promise<Record<string, number>> {
 
 /** Series of metallb_speaker_announced for the rss Services; NaN when the endpoint did not answer within 5 s. */
 function announcedSeries(ctx: Ctx, node: string): number {
+  return announcedServices(ctx, node, 'rss-')?.size ?? NaN;
+}
+
+/** Services (by name) whose name starts with `prefix` that the node's speaker says it announces; undefined if its metrics did not answer. */
+function announcedServices(ctx: Ctx, node: string, prefix: string): Set<string> | undefined {
   const ns = ctx.net.nodes.find((n) => n.name === node)?.namespace as string;
   const r = spawnSync('ip', ['netns', 'exec', ns, 'curl', '-sS', '-m', '5', 'http://127.0.0.1:7472/metrics'], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  if (r.status !== 0) return NaN;
-  return r.stdout.split('\n').filter((l) => l.startsWith('metallb_speaker_announced{') && l.includes(`service="${NS}/rss-`)).length;
+  if (r.status !== 0) return undefined;
+  const names = new Set<string>();
+  const marker = `service="${NS}/${prefix}`;
+  for (const l of r.stdout.split('\n')) {
+    if (!l.startsWith('metallb_speaker_announced{')) continue;
+    const at = l.indexOf(marker);
+    if (at >= 0) names.add(l.slice(at + marker.length - prefix.length, l.indexOf('"', at + marker.length)));
+  }
+  return names;
 }
 
 /**
@@ -631,6 +660,84 @@ async function benchRss(ctx: Ctx): Promise<Record<string, number>> {
   };
 }
 
+/**
+ * SPREAD_SERVICES IPv6 Services (ETP Cluster) that every node may announce: the election spreads
+ * them over the three speakers. Times create -> every Service announced by exactly one speaker
+ * (by the speakers' own metrics), and reports the split, duplicates, ServiceL2Status objects,
+ * every speaker's RSS and CPU, and one Service answering the client.
+ */
+async function benchSpread(ctx: Ctx): Promise<Record<string, number>> {
+  const speakers = ctx.net.nodes.map((n) => speakerProcess(ctx.dir, n.name));
+  const idle = speakers.map((p) => statusKiB(p.pid, 'VmRSS'));
+  const cpuBefore = speakers.map((p) => cpuSeconds(p.pid));
+  progress(`creating ${SPREAD_SERVICES} IPv6 Services (pool bench-spread ${SPREAD_POOL}, every node may announce), ${CREATE_CONCURRENCY} at a time`);
+  const t0 = Date.now();
+  let next = 0;
+  let createErrors = 0;
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, async () => {
+    while (next < SPREAD_SERVICES) {
+      const name = `spread-${next++}`;
+      const body = lbService(name, 'bench-spread', 'Cluster', 'IPv6');
+      body.spec!.allocateLoadBalancerNodePorts = false; // 10,000 Services would exhaust the 2,768 NodePorts
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await ctx.core.createNamespacedService({ namespace: NS, body });
+          break;
+        } catch (e) {
+          createErrors++;
+          if (attempt >= 5) throw e;
+          await sleep(200 * (attempt + 1)); // 429 or a timeout under load: retried, as kubectl would
+        }
+      }
+      if (next % 1000 === 0) progress(`  ${next} created after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+  }));
+  const createdMs = Date.now() - t0;
+  const deadline = t0 + SPREAD_WAIT_MS;
+  let per: (Set<string> | undefined)[] = [];
+  let union = new Set<string>();
+  let duplicates = 0;
+  let peak = idle.slice();
+  let lastReport = 0;
+  while (Date.now() < deadline) {
+    per = ctx.net.nodes.map((n) => announcedServices(ctx, n.name, 'spread-'));
+    peak = speakers.map((p, i) => Math.max(peak[i] as number, statusKiB(p.pid, 'VmRSS')));
+    union = new Set(per.flatMap((s) => [...(s ?? [])]));
+    duplicates = per.reduce((a, s) => a + (s?.size ?? 0), 0) - union.size;
+    if (union.size >= SPREAD_SERVICES && duplicates === 0 && per.every(Boolean)) break;
+    if (Date.now() - lastReport > 15_000) {
+      progress(`  announced ${union.size}/${SPREAD_SERVICES} (${per.map((s, i) => `${ctx.net.nodes[i]?.name} ${s?.size ?? '?'}`).join(', ')}; ${duplicates} on two nodes) after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      lastReport = Date.now();
+    }
+    await sleep(2000);
+  }
+  const allMs = Date.now() - t0;
+  const reached = union.size >= SPREAD_SERVICES && duplicates === 0;
+  await sleep(10_000); // status writes may still be going on
+  const after = speakers.map((p) => statusKiB(p.pid, 'VmRSS'));
+  const hwm = speakers.map((p) => statusKiB(p.pid, 'VmHWM'));
+  const cpu = speakers.map((p, i) => cpuSeconds(p.pid) - (cpuBefore[i] as number));
+  const l2 = (await ctx.custom.listNamespacedCustomObject({
+    group: 'metallb.io', version: 'v1beta1', namespace: METALLB_NAMESPACE, plural: 'servicel2statuses', labelSelector: `metallb.io/service-namespace=${NS}`,
+  })) as { items: { metadata?: { labels?: Record<string, string> } }[] };
+  const l2Spread = l2.items.filter((o) => (o.metadata?.labels?.['metallb.io/service-name'] ?? '').startsWith('spread-')).length;
+  const sample = [...(per[0] ?? [])][0];
+  const ip = sample ? await ingressIp(ctx, sample) : undefined;
+  const reach = ip ? curlFromClient(ctx.net, ip, 80, 8) : { ok: false, node: undefined, err: 'no IP' };
+  const counts = per.map((s) => s?.size ?? NaN);
+  console.log(`spread: ${SPREAD_SERVICES} Services created in ${(createdMs / 1000).toFixed(1)} s (${(SPREAD_SERVICES / (createdMs / 1000)).toFixed(1)}/s, ${createErrors} retried errors); ${reached ? `all announced by exactly one speaker after ${(allMs / 1000).toFixed(1)} s` : `NOT all announced within ${SPREAD_WAIT_MS / 1000} s: ${union.size} announced, ${duplicates} by two speakers`}`);
+  console.log(`spread: per speaker ${ctx.net.nodes.map((n, i) => `${n.name} ${counts[i]}`).join(', ')}; ServiceL2Status objects ${l2Spread}`);
+  console.log(`spread: speaker VmRSS ${speakers.map((p, i) => `${p.name} ${mib(idle[i] as number).toFixed(0)} -> ${mib(after[i] as number).toFixed(0)} MiB (peak ${mib(Math.max(hwm[i] as number, peak[i] as number)).toFixed(0)})`).join(', ')}; CPU s ${cpu.map((c) => c.toFixed(1)).join(', ')}`);
+  console.log(`spread: curl http://[${ip}]:80/ (${sample ?? 'none announced'}) from the client: ${reach.ok ? `answered by a pod on ${reach.node}` : `FAILED (${reach.err})`}`);
+  return {
+    services: SPREAD_SERVICES, createErrors, createRatePerS: SPREAD_SERVICES / (createdMs / 1000), createdS: createdMs / 1000,
+    announced: union.size, announcedBySeveral: duplicates, allAnnounced: reached ? 1 : 0, allAnnouncedS: reached ? allMs / 1000 : NaN,
+    minPerSpeaker: Math.min(...counts), maxPerSpeaker: Math.max(...counts), l2StatusObjects: l2Spread,
+    speakerRssIdleMaxMiB: mib(Math.max(...idle)), speakerRssAfterMaxMiB: mib(Math.max(...after)), speakerRssPeakMaxMiB: mib(Math.max(...hwm, ...peak)),
+    speakerCpuSecondsMax: Math.max(...cpu), curlOk: reach.ok ? 1 : 0,
+  };
+}
+
 export async function benchLayer2(): Promise<Record<string, number>> {
   return withBenchLab('layer2', progress, async ({ dir, onTeardown }) => {
     const state = await labUp({ dir, progress, nodes: 3 });
@@ -650,15 +757,13 @@ export async function benchLayer2(): Promise<Record<string, number>> {
     const put = (prefix: string, r: Record<string, number>) => {
       for (const [k, v] of Object.entries(r)) results[`${prefix}.${k}`] = v;
     };
-    let t = Date.now();
-    put('failover', await benchFailover(ctx));
-    progress(`failover part took ${((Date.now() - t) / 1000).toFixed(0)} s`);
-    t = Date.now();
-    put('announce', await benchAnnounce(ctx));
-    progress(`announce part took ${((Date.now() - t) / 1000).toFixed(0)} s`);
-    t = Date.now();
-    put('rss', await benchRss(ctx));
-    progress(`rss part took ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    const parts: [string, (c: Ctx) => Promise<Record<string, number>>][] = [['failover', benchFailover], ['announce', benchAnnounce], ['rss', benchRss], ['spread', benchSpread]];
+    for (const [name, part] of parts) {
+      if (!PARTS.has(name)) continue;
+      const t = Date.now();
+      put(name, await part(ctx));
+      progress(`${name} part took ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    }
     return results;
   });
 }

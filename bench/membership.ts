@@ -1,7 +1,7 @@
 // Gossip membership, simulated (fake clock, seeded): how long an unplanned node loss takes to be
 // known by every survivor, over >= 200 seeded runs, and what the protocol costs on the wire per
 // node in a quiet cluster of 3 and of 50. Real-UDP figures come from test/e2e/membership.test.ts.
-// Run alone: `npx tsc && node dist/bench/membership.js`.
+// Run alone: `npm run bench -- membership`.
 import { pathToFileURL } from 'node:url';
 import { SimulatedCluster, percentile, simulateNodeLoss } from '../src/speaker/membership/simulatedCluster.js';
 import { DEFAULT_TIMING } from '../src/speaker/membership/timing.js';

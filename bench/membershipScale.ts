@@ -4,7 +4,7 @@
 // Reports detection of silent deaths, false suspicions per node-hour under loss and delay,
 // convergence after a partition heals, bytes per second per node, and how many VIPs have zero or
 // several announcers during a death and a partition. Figures only; nothing is asserted.
-// Run alone: `npx tsc && IRONLB_SCALE_NODES=1000 node dist/bench/membershipScale.js`.
+// Run alone: `IRONLB_SCALE_NODES=1000 npm run bench -- membershipScale` (records into bench-results/latest.json).
 import { pathToFileURL } from 'node:url';
 import type { L2Advertisement } from '../src/config/model.js';
 import { l2AnnouncerFor, type L2ElectionInput, type NodeFacts } from '../src/speaker/election.js';

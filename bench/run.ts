@@ -1,58 +1,55 @@
-// `npm run bench`: every benchmark, figures printed and written to bench-results/latest.json
-// (one object per bench plus the machine it ran on); nothing here asserts timings.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { projectRoot } from '../src/lab/projectRoot.js';
+// `npm run bench [-- name ...]`: every benchmark (or the named ones), figures printed and written
+// to bench-results/latest.json (one entry per bench with its date and machine; entries of benches
+// not run this time are kept), then the goal tables of docs/performance.md rendered from it.
+// Nothing here asserts timings.
+import { pathToFileURL } from 'node:url';
 import { benchAllocator } from './allocator.js';
 import { benchBgp } from './bgp.js';
 import { benchController } from './controller.js';
 import { benchControllerScale } from './controllerScale.js';
 import { benchFuzz } from './fuzz/index.js';
+import type { Figures } from './goals.js';
 import { benchLayer2 } from './layer2.js';
 import { benchMembership } from './membership.js';
 import { benchMembershipScale } from './membershipScale.js';
+import { PERFORMANCE_DOC, writeReport } from './report.js';
+import { LATEST, machineDescription, readRuns, writeRuns } from './results.js';
 
-const results: Record<string, Record<string, number>> = {};
-const machine = {
-  cpuModel: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  ramGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-  node: process.version,
-  date: new Date().toISOString(),
-};
-const out = join(projectRoot(), 'bench-results', 'latest.json');
-/** Rewritten after every bench, so a later failure keeps the figures measured so far. */
-function save(): void {
-  mkdirSync(join(projectRoot(), 'bench-results'), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ machine, results }, null, 2)}\n`);
+async function fuzzFigures(): Promise<Figures> {
+  const fuzz = await benchFuzz();
+  if (!fuzz.ok) process.exitCode = 1;
+  return Object.fromEntries(fuzz.targets.flatMap((t) => [[`${t.target} inputs/s`, t.inputsPerSecond], [`${t.target} slowest ms`, Number(t.slowestMs.toFixed(2))], [`${t.target} ok`, t.ok ? 1 : 0]]));
 }
-console.log('== allocator (in-process) ==');
-results.allocator = await benchAllocator();
-save();
-console.log('\n== controller against a real API server ==');
-results.controller = await benchController();
-save();
-console.log('\n== gossip membership (simulated) ==');
-results.membership = await benchMembership();
-save();
-console.log('\n== gossip membership and election at scale (simulated; IRONLB_SCALE_NODES, default 300) ==');
-results.membershipScale = await benchMembershipScale();
-save();
-console.log('\n== controller at scale against a real API server (IRONLB_SCALE_SERVICES, default 50,000) ==');
-results.controllerScale = await benchControllerScale();
-save();
-console.log('\n== layer 2 in the lab: failover, announce, speaker memory ==');
-results.layer2 = await benchLayer2();
-save();
-console.log('\n== BGP in the lab (FRR router): endpoint gone, BFD detection, 10,000 prefixes ==');
-results.bgp = await benchBgp();
-save();
-console.log('\n== fuzz: every decoder, 1,000,000 hostile inputs each (details in bench-results/fuzz.json) ==');
-const fuzz = await benchFuzz();
-results.fuzz = Object.fromEntries(fuzz.targets.flatMap((t) => [[`${t.target} inputs/s`, t.inputsPerSecond], [`${t.target} slowest ms`, Number(t.slowestMs.toFixed(2))], [`${t.target} ok`, t.ok ? 1 : 0]]));
-if (!fuzz.ok) process.exitCode = 1;
-save();
-console.log('\n== summary (JSON) ==');
-console.log(JSON.stringify({ machine, results }, null, 2));
-console.log(`written to ${out}`);
+
+export const BENCHES: readonly (readonly [string, string, () => Promise<Figures>])[] = [
+  ['allocator', 'allocator (in-process)', benchAllocator],
+  ['controller', 'controller against a real API server: idle and paced create-to-IP', benchController],
+  ['membership', 'gossip membership (simulated)', benchMembership],
+  ['membershipScale', 'gossip membership and election at scale (simulated; IRONLB_SCALE_NODES, default 300)', benchMembershipScale],
+  ['controllerScale', 'controller at scale against a real API server (IRONLB_SCALE_SERVICES, default 50,000)', benchControllerScale],
+  ['layer2', 'layer 2 in the lab: failover, announce, speaker memory, 10,000 Services spread', benchLayer2],
+  ['bgp', 'BGP in the lab (FRR router): Service announce/withdraw, endpoint gone, BFD, 10,000 prefixes', benchBgp],
+  ['fuzz', 'fuzz: every decoder, 1,000,000 hostile inputs each (details in bench-results/fuzz.json)', fuzzFigures],
+];
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !BENCHES.some(([name]) => name === w));
+  if (unknown.length) {
+    console.error(`unknown bench ${unknown.join(', ')}: choose from ${BENCHES.map(([n]) => n).join(', ')}`);
+    process.exit(2);
+  }
+  const runs = readRuns();
+  for (const [name, title, bench] of BENCHES) {
+    if (wanted.length && !wanted.includes(name)) continue;
+    console.log(`\n== ${name}: ${title} ==`);
+    const machine = machineDescription();
+    const date = new Date().toISOString();
+    runs[name] = { figures: await bench(), date, machine };
+    writeRuns(runs); // after every bench, so a later failure keeps the figures measured so far
+    writeReport(runs);
+  }
+  console.log('\n== summary (JSON) ==');
+  console.log(JSON.stringify(runs, null, 2));
+  console.log(`written to ${LATEST} and ${PERFORMANCE_DOC}`);
+}
