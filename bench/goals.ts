@@ -1,5 +1,6 @@
-// The goals of issue 7 §5 and §4, each judged against bench-results/latest.json (pure: no I/O).
+// The goals of issue 7 §5, §4 and §2, each judged against bench-results/latest.json (pure: no I/O).
 // bench/report.ts renders these rows into docs/performance.md after `npm run bench`.
+import { targetNames } from './fuzz/index.js';
 
 /** Figures of one bench, as its function returned them (keys like "failover.httpP99Ms"). */
 export type Figures = Record<string, number>;
@@ -37,6 +38,8 @@ function all<K extends string>(f: (bench: string, key: string) => number | undef
   }
   return out;
 }
+
+const FUZZ_TARGETS = targetNames();
 
 export const GOALS: readonly GoalSpec[] = [
   {
@@ -194,6 +197,25 @@ export const SCALE_GOALS: readonly GoalSpec[] = [
   },
 ];
 
+export const FUZZ_GOALS: readonly GoalSpec[] = [
+  {
+    goal: 'Every decoder fuzzed with ≥ 1,000,000 inputs: no crash, no hang, no unbounded memory',
+    benches: ['fuzz'],
+    judge: (f) => {
+      const targets = FUZZ_TARGETS.filter((t) => f('fuzz', `${t} ok`) !== undefined);
+      if (targets.length === 0) return undefined;
+      const inputs = targets.map((t) => f('fuzz', `${t} inputs`) ?? 0);
+      const failed = targets.filter((t) => f('fuzz', `${t} ok`) !== 1);
+      const slowest = Math.max(...targets.map((t) => f('fuzz', `${t} slowest ms`) ?? Number.NaN));
+      const growth = Math.max(...targets.map((t) => f('fuzz', `${t} heap growth MiB`) ?? Number.NaN));
+      return {
+        measured: `${targets.length} decoders, ${Math.min(...inputs).toLocaleString('en-US')} inputs each at least; ${failed.length ? `FAILED: ${failed.join(', ')}` : 'no crash or unexpected exception'}; slowest single input ${slowest.toFixed(1)} ms; largest heap growth ${growth.toFixed(1)} MiB`,
+        verdict: failed.length === 0 && Math.min(...inputs) >= 1_000_000 && targets.length === FUZZ_TARGETS.length ? 'yes' : 'no',
+      };
+    },
+  },
+];
+
 /** Judges each goal against the runs; a goal whose figures are missing says so instead of guessing. */
 export function judgeGoals(goals: readonly GoalSpec[], runs: Readonly<Record<string, BenchRun>>): GoalRow[] {
   const figure = (bench: string, key: string) => {
@@ -202,7 +224,7 @@ export function judgeGoals(goals: readonly GoalSpec[], runs: Readonly<Record<str
   };
   return goals.map((g) => {
     const judged = g.judge(figure);
-    const source = g.benches.map((b) => `\`bench/${b}.ts\`${runs[b] ? ` (${runs[b]!.date.slice(0, 10)})` : ''}`).join(', ');
+    const source = g.benches.map((b) => `\`${b === 'fuzz' ? 'bench/fuzz/' : `bench/${b}.ts`}\`${runs[b] ? ` (${runs[b]!.date.slice(0, 10)})` : ''}`).join(', ');
     return judged
       ? { goal: g.goal, measured: judged.measured, verdict: judged.verdict, source }
       : { goal: g.goal, measured: `not in bench-results/latest.json: run \`npm run bench -- ${g.benches.join(' ')}\``, verdict: 'not measured', source };

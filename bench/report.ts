@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../src/lab/projectRoot.js';
-import { GOALS, SCALE_GOALS, goalTable, judgeGoals, replaceGenerated, type BenchRun } from './goals.js';
+import { FUZZ_GOALS, GOALS, SCALE_GOALS, goalTable, judgeGoals, replaceGenerated, type BenchRun } from './goals.js';
 import { machineDescription, readRuns, writeRuns } from './results.js';
 
 export const PERFORMANCE_DOC = join(projectRoot(), 'docs', 'performance.md');
@@ -21,6 +21,10 @@ export function renderReport(runs: Readonly<Record<string, BenchRun>>): string {
     '### Issue 7 §4: beyond one machine',
     '',
     goalTable(judgeGoals(SCALE_GOALS, runs)),
+    '',
+    '### Issue 7 §2: hostile input',
+    '',
+    goalTable(judgeGoals(FUZZ_GOALS, runs)),
     '',
     'Measured on (from `bench-results/latest.json`):',
     '',

@@ -7,7 +7,7 @@ import { benchAllocator } from './allocator.js';
 import { benchBgp } from './bgp.js';
 import { benchController } from './controller.js';
 import { benchControllerScale } from './controllerScale.js';
-import { benchFuzz } from './fuzz/index.js';
+import { benchFuzz, type FuzzTargetReport } from './fuzz/index.js';
 import type { Figures } from './goals.js';
 import { benchLayer2 } from './layer2.js';
 import { benchMembership } from './membership.js';
@@ -15,10 +15,18 @@ import { benchMembershipScale } from './membershipScale.js';
 import { PERFORMANCE_DOC, writeReport } from './report.js';
 import { LATEST, machineDescription, readRuns, writeRuns } from './results.js';
 
-async function fuzzFigures(): Promise<Figures> {
+/** Flat figures of a fuzz run (also of a saved bench-results/fuzz.json): per decoder, inputs, rate, slowest input, heap growth, ok. */
+export function fuzzFigures(targets: readonly FuzzTargetReport[]): Figures {
+  return Object.fromEntries(targets.flatMap((t) => [
+    [`${t.target} inputs`, t.inputs], [`${t.target} inputs/s`, t.inputsPerSecond], [`${t.target} slowest ms`, Number(t.slowestMs.toFixed(2))],
+    [`${t.target} heap growth MiB`, Number((t.heapGrowthBytes / 2 ** 20).toFixed(2))], [`${t.target} ok`, t.ok ? 1 : 0],
+  ]));
+}
+
+async function runFuzz(): Promise<Figures> {
   const fuzz = await benchFuzz();
   if (!fuzz.ok) process.exitCode = 1;
-  return Object.fromEntries(fuzz.targets.flatMap((t) => [[`${t.target} inputs/s`, t.inputsPerSecond], [`${t.target} slowest ms`, Number(t.slowestMs.toFixed(2))], [`${t.target} ok`, t.ok ? 1 : 0]]));
+  return fuzzFigures(fuzz.targets);
 }
 
 export const BENCHES: readonly (readonly [string, string, () => Promise<Figures>])[] = [
@@ -29,7 +37,7 @@ export const BENCHES: readonly (readonly [string, string, () => Promise<Figures>
   ['controllerScale', 'controller at scale against a real API server (IRONLB_SCALE_SERVICES, default 50,000)', benchControllerScale],
   ['layer2', 'layer 2 in the lab: failover, announce, speaker memory, 10,000 Services spread', benchLayer2],
   ['bgp', 'BGP in the lab (FRR router): Service announce/withdraw, endpoint gone, BFD, 10,000 prefixes', benchBgp],
-  ['fuzz', 'fuzz: every decoder, 1,000,000 hostile inputs each (details in bench-results/fuzz.json)', fuzzFigures],
+  ['fuzz', 'fuzz: every decoder, 1,000,000 hostile inputs each (details in bench-results/fuzz.json)', runFuzz],
 ];
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GENERATED_BEGIN, GENERATED_END, GOALS, SCALE_GOALS, goalTable, judgeGoals, replaceGenerated, type BenchRun, type Figures } from '../../bench/goals.js';
+import { FUZZ_GOALS, GENERATED_BEGIN, GENERATED_END, GOALS, SCALE_GOALS, goalTable, judgeGoals, replaceGenerated, type BenchRun, type Figures } from '../../bench/goals.js';
+import { targetNames } from '../../bench/fuzz/index.js';
 import { renderReport } from '../../bench/report.js';
 import { readRuns } from '../../bench/results.js';
 
@@ -57,6 +58,25 @@ describe('judgeGoals', () => {
     expect(judge({ ...scale, services: 50_000, assigned: 50_000 })).toBe('yes');
     expect(judge({ ...scale, services: 50_000, assigned: 49_000, allAssignedS: Number.NaN })).toBe('not measured');
     expect(judge({ ...scale, services: 50_000, assigned: 50_000, restartServiceWrites: 3 })).toBe('no');
+  });
+});
+
+describe('the fuzz row', () => {
+  const names = targetNames();
+  const figures = (inputs: number, okFor: (t: string) => boolean): Figures => Object.fromEntries(names.flatMap((t) => [
+    [`${t} inputs`, inputs], [`${t} ok`, okFor(t) ? 1 : 0], [`${t} slowest ms`, 5], [`${t} heap growth MiB`, 1],
+  ]));
+  const verdict = (f: Figures) => judgeGoals(FUZZ_GOALS, { fuzz: run(f) })[0]!;
+  it('holds only when every decoder took a million inputs without a failure', () => {
+    expect(verdict(figures(1_000_000, () => true)).verdict).toBe('yes');
+    expect(verdict(figures(999_999, () => true)).verdict).toBe('no');
+    const broken = verdict(figures(1_000_000, (t) => t !== names[0]));
+    expect(broken.verdict).toBe('no');
+    expect(broken.measured).toContain(`FAILED: ${names[0]}`);
+  });
+  it('is not judged from a run that fuzzed only some decoders', () => {
+    const some = Object.fromEntries(Object.entries(figures(1_000_000, () => true)).filter(([k]) => k.startsWith(`${names[0]} `)));
+    expect(verdict(some).verdict).toBe('no');
   });
 });
 
