@@ -19,6 +19,7 @@
 #define NAPI_VERSION 8
 #endif
 #include <node_api.h>
+#include "napi_errno.h"
 #include <uv.h>
 
 #include <arpa/inet.h>
@@ -70,50 +71,13 @@ typedef struct afp_socket {
 
 // ---------------------------------------------------------------- errors
 
-static const char *errno_name(int e) {
-  switch (e) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EINTR: return "EINTR";
-    case EIO: return "EIO";
-    case ENXIO: return "ENXIO";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case ENODEV: return "ENODEV";
-    case EINVAL: return "EINVAL";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case EMSGSIZE: return "EMSGSIZE";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case EADDRINUSE: return "EADDRINUSE";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case ENETDOWN: return "ENETDOWN";
-    case ENETUNREACH: return "ENETUNREACH";
-    case ENOBUFS: return "ENOBUFS";
-    default: return "EUNKNOWN";
-  }
-}
-
-// Throws Error(message) with .code (errno name), .errno (number), .syscall and .ifname set.
+// Throws Error(message) with .code (errno name), .errno, .syscall and .ifname set.
 static void throw_errno(napi_env env, int err, const char *syscall, const char *ifname, const char *hint) {
   char msg[512];
   snprintf(msg, sizeof msg, "afpacket: %s on interface \"%s\" failed: %s (%s)%s%s", syscall, ifname,
            strerror(err), errno_name(err), hint ? "; " : "", hint ? hint : "");
-  napi_value code, text, error, num, sys, ifn;
-  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code) != napi_ok ||
-      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text) != napi_ok ||
-      napi_create_error(env, code, text, &error) != napi_ok) {
-    napi_throw_error(env, NULL, msg);
-    return;
-  }
-  if (napi_create_int32(env, err, &num) == napi_ok) napi_set_named_property(env, error, "errno", num);
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys) == napi_ok) napi_set_named_property(env, error, "syscall", sys);
+  napi_value error = errno_error(env, err, syscall, msg), ifn;
+  if (!error) return;
   if (napi_create_string_utf8(env, ifname, NAPI_AUTO_LENGTH, &ifn) == napi_ok) napi_set_named_property(env, error, "ifname", ifn);
   napi_throw(env, error);
 }

@@ -23,6 +23,7 @@
 #define NAPI_VERSION 8
 #endif
 #include <node_api.h>
+#include "napi_errno.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,45 +50,12 @@
 #define TCP_MD5SIG_FLAG_PREFIX 0x1
 #endif
 
-static const char *errno_name(int e) {
-  switch (e) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EINTR: return "EINTR";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOTSOCK: return "ENOTSOCK";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case ENOBUFS: return "ENOBUFS";
-    case EADDRINUSE: return "EADDRINUSE";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    default: return "EUNKNOWN";
-  }
-}
-
 // Throws Error("tcpsock: <what> failed: <strerror> (<ENAME>)") with .code, .errno, .syscall.
 static void throw_errno(napi_env env, int err, const char *syscall, const char *what) {
   char msg[512];
   snprintf(msg, sizeof msg, "tcpsock: %s failed: %s (%s)", what, strerror(err), errno_name(err));
-  napi_value code, text, error, num, sys;
-  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code) != napi_ok ||
-      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text) != napi_ok ||
-      napi_create_error(env, code, text, &error) != napi_ok) {
-    napi_throw_error(env, NULL, msg);
-    return;
-  }
-  if (napi_create_int32(env, err, &num) == napi_ok) napi_set_named_property(env, error, "errno", num);
-  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys) == napi_ok) napi_set_named_property(env, error, "syscall", sys);
-  napi_throw(env, error);
+  napi_value error = errno_error(env, err, syscall, msg);
+  if (error) napi_throw(env, error);
 }
 
 static void throw_type(napi_env env, const char *msg) {
