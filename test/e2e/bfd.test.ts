@@ -3,11 +3,12 @@
 // zebra) in "c", each on its own veth. Sessions come Up, the TTL guard drops TTL-254 packets, and
 // link loss is detected within detectMult x interval with "Control Detection Time Expired".
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/lab/projectRoot.js';
+import { netnsNames, pidAlive, removeStaleNamespaces } from './netnsCleanup.js';
 
 const PREFIX = `ironlb-bfd-${process.pid}`;
 const NS = { ours: `${PREFIX}-a`, bird: `${PREFIX}-b`, frr: `${PREFIX}-c` };
@@ -39,27 +40,6 @@ function run(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): s
 }
 const ip = (args: string[]) => run('ip', args);
 
-function namespaces(): string[] {
-  try {
-    return readdirSync('/run/netns');
-  } catch {
-    return [];
-  }
-}
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-function removeLeftovers(): void {
-  for (const ns of namespaces()) {
-    const m = /^ironlb-bfd-(\d+)-/.exec(ns);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) spawnSync('ip', ['netns', 'del', ns]);
-  }
-}
 function killPidFile(file: string): void {
   if (!existsSync(file)) return;
   const pid = Number(readFileSync(file, 'utf8').trim());
@@ -116,7 +96,7 @@ describe('BFD against BIRD 2 and FRR bfdd between network namespaces', () => {
     for (const bin of ['/usr/sbin/bird', '/usr/lib/frr/bfdd', '/usr/lib/frr/zebra']) {
       if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install -y bird2 frr (scripts/install-prereqs.sh)`);
     }
-    removeLeftovers();
+    removeStaleNamespaces('ironlb-bfd');
     dir = mkdtempSync(join(tmpdir(), 'ironlb-bfd-'));
     for (const ns of Object.values(NS)) ip(['netns', 'add', ns]);
     ip(['-n', NS.ours, 'link', 'set', 'lo', 'up']);
@@ -188,9 +168,9 @@ describe('BFD against BIRD 2 and FRR bfdd between network namespaces', () => {
       killPidFile(join(dir, 'frr', 'bfdd.pid'));
       killPidFile(join(dir, 'frr', 'zebra.pid'));
     }
-    for (const ns of namespaces().filter((n) => n.startsWith(`${PREFIX}-`))) spawnSync('ip', ['netns', 'del', ns]);
+    for (const ns of netnsNames().filter((n) => n.startsWith(`${PREFIX}-`))) spawnSync('ip', ['netns', 'del', ns]);
     if (dir) rmSync(dir, { recursive: true, force: true });
-    expect(namespaces().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
+    expect(netnsNames().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
   });
 
   it('sessions with BIRD and FRR come Up at 100 ms x 3 and both routers agree', async () => {

@@ -4,10 +4,11 @@
 // Each member is test/e2e/fixtures/membershipNode.mjs running the compiled adapter from dist/.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/lab/projectRoot.js';
+import { netnsNames, removeStaleNamespaces } from './netnsCleanup.js';
 
 const PREFIX = `ironlb-mb-${process.pid}`;
 const SWITCH = `${PREFIX}-sw`;
@@ -34,30 +35,6 @@ function ip(args: string[]): void {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
 }
 
-function namespaces(): string[] {
-  try {
-    return readdirSync('/run/netns');
-  } catch {
-    return [];
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Namespaces of earlier runs whose test process is gone (a crashed run cannot clean up). */
-function removeLeftovers(): void {
-  for (const ns of namespaces()) {
-    const m = /^ironlb-mb-(\d+)-/.exec(ns);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) spawnSync('ip', ['netns', 'del', ns]);
-  }
-}
 
 function start(m: Member, key: string): void {
   const child = spawn('ip', ['netns', 'exec', m.ns, process.execPath, FIXTURE, m.name, m.address, key, SEEDS], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,7 +77,7 @@ function exited(child: ChildProcess): Promise<void> {
 describe('gossip membership between network namespaces', () => {
   beforeAll(() => {
     if (!existsSync(COMPILED)) throw new Error(`${COMPILED} is missing: compile first with "npx tsc -p tsconfig.json" (npm test does)`);
-    removeLeftovers();
+    removeStaleNamespaces('ironlb-mb');
     ip(['netns', 'add', SWITCH]);
     ip(['-n', SWITCH, 'link', 'add', 'br0', 'type', 'bridge']);
     ip(['-n', SWITCH, 'link', 'set', 'br0', 'up']);
@@ -123,8 +100,8 @@ describe('gossip membership between network namespaces', () => {
         await exited(m.child);
       }
     }
-    for (const ns of namespaces().filter((n) => n.startsWith(`${PREFIX}-`))) spawnSync('ip', ['netns', 'del', ns]);
-    expect(namespaces().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
+    for (const ns of netnsNames().filter((n) => n.startsWith(`${PREFIX}-`))) spawnSync('ip', ['netns', 'del', ns]);
+    expect(netnsNames().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
   });
 
   it('three members converge; a member with the wrong key is never admitted', async () => {
