@@ -26,6 +26,7 @@ import { electionHash } from '../src/speaker/election.js';
 import { percentile } from '../src/speaker/membership/simulatedCluster.js';
 import type { FailoverCommand, FailoverResult, GratuitousArpEvent } from './layer2Probe.js';
 import { withBenchLab } from './labSession.js';
+import { agnhostDeployment } from '../src/lab/workloads.js';
 
 const ROUNDS = Number(process.env.IRONLB_BENCH_L2_ROUNDS ?? 20);
 const ANNOUNCES = Number(process.env.IRONLB_BENCH_L2_ANNOUNCES ?? 12);
@@ -228,27 +229,7 @@ spec:
   nodeSelectors:
   - matchLabels: { kubernetes.io/hostname: lab-node-1 }
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: ${NS} }
-spec:
-  replicas: 3
-  selector:
-    matchLabels: { app: web }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      affinity:
-        podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - labelSelector: { matchLabels: { app: web } }
-            topologyKey: kubernetes.io/hostname
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.47
-        args: [netexec, --http-port=8080, --udp-port=-1]
-`;
+${agnhostDeployment('web', { replicas: 3, port: 8080, namespace: NS, spreadOverNodes: true })}`;
 }
 
 function lbService(name: string, pool: string, policy: 'Local' | 'Cluster', family: 'IPv4' | 'IPv6', ip?: string): V1Service {

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { kubectl as labKubectl, labDown, labUp, summarize, type LabState, type LabSummary } from '../../src/lab/lab.js';
 import { labNamespaces, pidsInNamespace } from '../../src/lab/network.js';
+import { agnhostDeployment } from '../../src/lab/workloads.js';
 import { waitFor } from './harness.js';
 
 const parent = mkdtempSync(join(tmpdir(), 'ironlb-labnet-'));
@@ -87,28 +88,8 @@ function ingress(service: string): string[] {
   return ((svc.status?.loadBalancer?.ingress ?? []) as any[]).map((i) => i.ip).filter(Boolean);
 }
 
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels: { app: web }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      affinity:
-        podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - labelSelector: { matchLabels: { app: web } }
-            topologyKey: kubernetes.io/hostname
-      containers:
-      - name: web
-        image: registry.k8s.io/e2e-test-images/agnhost:2.47
-        args: [netexec, --http-port=8080, --udp-port=-1]
-`;
+// One pod per node: the Local-policy cases need a pod on each.
+const DEPLOYMENT = agnhostDeployment('web', { replicas: 3, port: 8080, namespace: 'labnet', spreadOverNodes: true });
 
 function lbService(name: string, policy: 'Local' | 'Cluster', selector = 'web'): string {
   return `apiVersion: v1
