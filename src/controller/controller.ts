@@ -19,6 +19,7 @@ import { ControllerMetrics } from './metrics.js';
 import { OrderedWriter } from '../k8s/orderedWriter.js';
 import { KubeOvnSource } from '../k8s/kubeOvnSource.js';
 import { checkServiceDualStack, type PoolUnderlayReport, type UnderlayInventory } from '../underlay/rules.js';
+import { WriteMarks } from './writeMarks.js';
 import {
   blockedFingerprint, blockedForAllocator, newFindings, underlayCondition, underlayInventory, underlayReports, type UnderlayCondition,
 } from './underlayChecks.js';
@@ -60,6 +61,7 @@ export class Controller {
   private readonly deletedServices = new Set<string>();
   private poolStatusTimer: NodeJS.Timeout | undefined;
   private readonly writer = new OrderedWriter(WRITE_CONCURRENCY);
+  private readonly writeMarks = new WriteMarks();
   private wake: (() => void) | undefined;
   private running = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -212,6 +214,7 @@ export class Controller {
       this.deletedServices.delete(key);
       this.dirtyServices.delete(key);
       if (this.services.get(key)) continue; // re-created meanwhile
+      this.writeMarks.forget(key);
       if (serviceDeleted(key, this.allocator).reprocessAll) this.fullPassPending = true;
       this.schedulePoolStatus();
     }
@@ -257,12 +260,21 @@ export class Controller {
     }
     if (outcome.failure) this.log.debug({ service: objectKey(svc), reason: outcome.failure }, 'service has no IP');
     const needs = serviceNeedsWrite(svc, outcome);
+    const key = objectKey(svc);
     if (needs.status || needs.annotations) {
+      const uid = svc.metadata?.uid ?? '';
+      const target = JSON.stringify([outcome.ingressIps, outcome.allocatedFromPool ?? null]);
+      if (this.writeMarks.redundant(key, uid, target, svc.metadata?.resourceVersion)) return outcome.reprocessAll;
       const held = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
       const releasesIp = held.some((ip) => ip && !outcome.ingressIps.includes(ip));
-      void this.writer.submit(objectKey(svc), async () => {
-        if (await this.write(svc, outcome, needs)) this.schedulePoolStatus();
+      this.writeMarks.begin(key, uid, target);
+      void this.writer.submit(key, async () => {
+        const result = await this.write(svc, outcome, needs);
+        this.writeMarks.end(key, target, result.ok, result.resourceVersions);
+        if (result.wrote) this.schedulePoolStatus();
       }, releasesIp);
+    } else {
+      this.writeMarks.forget(key);
     }
     return outcome.reprocessAll;
   }
@@ -276,39 +288,46 @@ export class Controller {
     }, POOL_STATUS_INTERVAL_MS);
   }
 
-  private async write(svc: V1Service, outcome: ConvergeOutcome, needs: { status: boolean; annotations: boolean }): Promise<boolean> {
+  /** Patches what `needs` says; `ok` when every patch succeeded, with the resource versions they returned. */
+  private async write(svc: V1Service, outcome: ConvergeOutcome, needs: { status: boolean; annotations: boolean }): Promise<{ wrote: boolean; ok: boolean; resourceVersions: (string | undefined)[] }> {
     const namespace = svc.metadata?.namespace ?? '';
     const name = svc.metadata?.name ?? '';
-    let wrote = false;
-    try {
-      if (needs.annotations) {
-        // Only the current key is written; the legacy spelling of our own annotation goes away.
-        const annotations = { [ANNOTATION_ALLOCATED_FROM_POOL]: outcome.allocatedFromPool ?? null, [LEGACY_ANNOTATION_ALLOCATED_FROM_POOL]: null };
-        await this.core.patchNamespacedService(
-          { name, namespace, body: { metadata: { annotations } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-        wrote = true;
-      }
-      if (needs.status) {
-        const ingress = outcome.ingressIps.length ? outcome.ingressIps.map((ip) => ({ ip })) : null;
-        await this.core.patchNamespacedServiceStatus(
-          { name, namespace, body: { status: { loadBalancer: { ingress } } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-        wrote = true;
+    const ingress = outcome.ingressIps.length ? outcome.ingressIps.map((ip) => ({ ip })) : null;
+    // The status and the pool annotation are independent merge patches, sent together: the IP is
+    // visible after one API round trip, and a write slot is held for one round trip, not two.
+    const writes: Promise<V1Service>[] = [];
+    if (needs.annotations) {
+      // Only the current key is written; the legacy spelling of our own annotation goes away.
+      const annotations = { [ANNOTATION_ALLOCATED_FROM_POOL]: outcome.allocatedFromPool ?? null, [LEGACY_ANNOTATION_ALLOCATED_FROM_POOL]: null };
+      writes.push(this.core.patchNamespacedService(
+        { name, namespace, body: { metadata: { annotations } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ));
+    }
+    if (needs.status) {
+      writes.push(this.core.patchNamespacedServiceStatus(
+        { name, namespace, body: { status: { loadBalancer: { ingress } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ).then((written) => {
         if (ingress) this.opts.metrics?.ingressWritten(`${namespace}/${name}`);
-      }
-    } catch (e) {
-      if (apiStatusCode(e) === 404) return wrote; // deleted meanwhile; the delete event follows
-      this.log.warn({ service: `${namespace}/${name}`, err: describeApiError(e) }, 'writing service failed; will retry');
+        return written;
+      }));
+    }
+    const results = await Promise.allSettled(writes);
+    const resourceVersions = results.map((r) => (r.status === 'fulfilled' ? r.value.metadata?.resourceVersion : undefined));
+    const wrote = results.some((r) => r.status === 'fulfilled');
+    const rejected = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    // 404: deleted meanwhile; the delete event follows.
+    const failed = rejected.filter((e) => apiStatusCode(e) !== 404);
+    if (failed.length) {
+      this.log.warn({ service: `${namespace}/${name}`, err: describeApiError(failed[0]) }, 'writing service failed; will retry');
       this.opts.metrics?.updateErrors.inc();
       this.dirtyServices.add(`${namespace}/${name}`);
       this.retryTimer = setTimeout(() => this.kick(), 1000);
-      return wrote;
+    } else if (wrote) {
+      this.opts.metrics?.updates.inc();
     }
-    if (wrote) this.opts.metrics?.updates.inc();
-    return wrote;
+    return { wrote, ok: rejected.length === 0, resourceVersions };
   }
 
   private async reloadConfig(): Promise<void> {

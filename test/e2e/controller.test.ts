@@ -58,8 +58,8 @@ describe('controller on a real API server', () => {
     const n = ipToNumber(ips[0]!);
     expect(n).toBeGreaterThanOrEqual(ipToNumber('10.180.204.250'));
     expect(n).toBeLessThanOrEqual(ipToNumber('10.180.204.254'));
-    const svc = kubectlJson<any>(['-n', NS, 'get', 'svc', 'nginx-lb']);
-    expect(svc.metadata.annotations['metallb.io/ip-allocated-from-pool']).toBe('underlay-pool');
+    // The annotation is patched beside the status, so it may land just after the IP shows.
+    expect(await waitFor('pool annotation', () => kubectlJson<any>(['-n', NS, 'get', 'svc', 'nginx-lb']).metadata.annotations?.['metallb.io/ip-allocated-from-pool'])).toBe('underlay-pool');
     const ev = await waitFor('IPAllocated event', () => eventsFor(NS, 'nginx-lb').find((e) => e.reason === 'IPAllocated'));
     expect(ev.message).toContain(ips[0]);
     // Pool status counters written by the controller.
@@ -146,8 +146,10 @@ describe('controller on a real API server', () => {
       return ips[0]?.startsWith('203.0.113.') ? ips[0] : undefined;
     });
     expect(ipToNumber(ip)).toBeGreaterThanOrEqual(ipToNumber('203.0.113.10'));
-    const svc = kubectlJson<any>(['-n', NS, 'get', 'svc', 'nginx-lb']);
-    expect(svc.metadata.annotations['metallb.io/ip-allocated-from-pool']).toBe('second');
+    expect(await waitFor('pool annotation second', () => {
+      const pool = kubectlJson<any>(['-n', NS, 'get', 'svc', 'nginx-lb']).metadata.annotations?.['metallb.io/ip-allocated-from-pool'];
+      return pool === 'second' ? pool : undefined;
+    })).toBe('second');
     expect(await waitFor('fill-2 moved', () => ingressIps(NS, 'fill-2')[0]?.startsWith('203.0.113.') || undefined)).toBe(true);
     const ev = await waitFor('ClearAssignment', () => eventsFor(NS, 'nginx-lb').find((e) => e.reason === 'ClearAssignment'));
     expect(ev.message).toContain('not allowed by config');
