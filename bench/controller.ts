@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { httpsGet } from '../src/lab/controlPlane.js';
 import { labDown, labUp, startController } from '../src/lab/lab.js';
 import { sleep, stopProcess } from '../src/lab/processes.js';
 
@@ -32,6 +33,21 @@ export function rssMiB(pid: number): number {
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** apiserver_request_total summed by "VERB resource[/subresource]" for the writes to Services and Events. */
+async function serviceWrites(apiserver: string, caFile: string, token: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const line of (await httpsGet(`${apiserver}/metrics`, caFile, token)).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const label = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(line)?.[1] ?? '';
+    const verb = label('verb');
+    const resource = label('resource');
+    if (!['POST', 'PATCH', 'PUT'].includes(verb) || !['services', 'events'].includes(resource)) continue;
+    const key = `${verb} ${resource}${label('subresource') ? `/${label('subresource')}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
+}
 
 /** Start times of creates and the time each Service first showed an IP, from one Service watch. */
 class IngressClock {
@@ -105,6 +121,8 @@ export async function benchController(): Promise<Record<string, number>> {
     console.log(`controller idle: ${idle.assigned}/${IDLE_SERVICES} Services, one at a time; create-to-IP p50 ${idle.p50} ms, p99 ${idle.p99} ms, max ${idle.max} ms`);
 
     // 2. Paced: open loop at RATE_PER_S.
+    const token = readFileSync(join(dir, 'tokens.csv'), 'utf8').split(',')[0] ?? '';
+    const writesBefore = await serviceWrites(state.apiserver, state.caFile, token);
     const pacedNames = Array.from({ length: PACED_SERVICES }, (_, i) => `paced-${i}`);
     const inFlight = new Set<Promise<void>>();
     let createErrors = 0;
@@ -129,6 +147,11 @@ export async function benchController(): Promise<Record<string, number>> {
     const paced = clock.summary(pacedNames);
     const achievedRate = round1(PACED_SERVICES / (createAllMs / 1000));
     const afterRss = rssMiB(ctl.pid);
+    await sleep(2000); // writes still in flight when the last IP showed
+    const writesAfter = await serviceWrites(state.apiserver, state.caFile, token);
+    const perService = (k: string) => round1(((writesAfter.get(k) ?? 0) - (writesBefore.get(k) ?? 0)) / PACED_SERVICES * 100) / 100;
+    const writes = { statusPatches: perService('PATCH services/status'), servicePatches: perService('PATCH services'), events: perService('POST events') };
+    console.log(`controller paced: API writes per Service: ${writes.statusPatches} status patches, ${writes.servicePatches} annotation patches, ${writes.events} events`);
     console.log(`controller paced: ${paced.assigned}/${PACED_SERVICES} Services at ${achievedRate} creates/s (target ${RATE_PER_S}/s, ${lateStarts} starts late, ${createErrors} create errors); create-to-IP p50 ${paced.p50} ms, p99 ${paced.p99} ms, max ${paced.max} ms; all assigned after ${(allAssignedMs / 1000).toFixed(1)} s`);
     console.log(`controller: RSS ${idleRss.toFixed(1)} MiB idle, ${afterRss.toFixed(1)} MiB with ${IDLE_SERVICES + PACED_SERVICES} Services`);
     return {
@@ -138,6 +161,7 @@ export async function benchController(): Promise<Record<string, number>> {
       'paced.achievedRatePerS': achievedRate, 'paced.lateStarts': lateStarts, 'paced.createErrors': createErrors,
       'paced.createToIpP50Ms': paced.p50, 'paced.createToIpP99Ms': paced.p99, 'paced.createToIpMaxMs': paced.max,
       'paced.allAssignedS': round1(allAssignedMs / 1000),
+      'paced.statusPatchesPerService': writes.statusPatches, 'paced.servicePatchesPerService': writes.servicePatches, 'paced.eventsPerService': writes.events,
       controllerRssIdleMiB: round1(idleRss), controllerRssAfterMiB: round1(afterRss),
     };
   } finally {
