@@ -12,10 +12,11 @@
 //    kernel table have all of them, and that process's RSS before and after.
 // Starts its own lab in a temporary directory and always removes it (also on SIGINT/SIGTERM).
 // Nothing here asserts a timing. Run alone: `npm run bench -- bgp`.
-// Environment: IRONLB_BENCH_BGP_ROUNDS (20), IRONLB_BENCH_BGP_BFD_ROUNDS (5),
+// Environment: IRONLB_BENCH_BGP_ROUNDS (20), IRONLB_BENCH_BGP_BFD_ROUNDS (10),
 // IRONLB_BENCH_BGP_HOLD_ROUNDS (2), IRONLB_BENCH_BGP_PREFIXES (10000).
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,7 +33,7 @@ import { agnhostDeployment, loadBalancerService } from '../src/lab/workloads.js'
 import { withBenchLab } from './labSession.js';
 
 const ROUNDS = Number(process.env.IRONLB_BENCH_BGP_ROUNDS ?? 20);
-const BFD_ROUNDS = Number(process.env.IRONLB_BENCH_BGP_BFD_ROUNDS ?? 5);
+const BFD_ROUNDS = Number(process.env.IRONLB_BENCH_BGP_BFD_ROUNDS ?? 10);
 const HOLD_ROUNDS = Number(process.env.IRONLB_BENCH_BGP_HOLD_ROUNDS ?? 2);
 const PREFIXES = Number(process.env.IRONLB_BENCH_BGP_PREFIXES ?? 10_000);
 const PREFIX_BASE = 0x2001_0db8_0005_0000_0000_0000_0000_0000n; // 2001:db8:5::/64
@@ -195,21 +196,49 @@ async function benchLinkDown(ctx: Ctx, bfd: boolean, rounds: number, vip: string
   ctx.k(['-n', 'metallb-system', 'patch', 'bgppeers.metallb.io', 'lab-router', '--type', 'merge', '-p', JSON.stringify({ spec: patch })]);
   const n2 = ctx.state.network?.nodes.find((n) => n.name === 'lab-node-2')?.namespace as string;
   const times: number[] = [];
+  const detections: number[] = [];
   let failed = 0;
   await sleep(2000); // the changed spec restarts the sessions
+  const log = join(ctx.state.dir, 'logs', 'speaker-lab-node-2.log');
   for (let i = 0; i < rounds; i++) {
     await waitUntil(`${vip} via both nodes`, () => (nextHops(ctx.rt, vip).length === 2 ? true : undefined), 90_000);
     if (bfd) await waitUntil('BFD up with lab-node-2 at the router', () => (frrBfdUp(ctx, NODE2) ? true : undefined), 30_000);
     await sleep(500);
+    const wall0 = Date.now();
     const t0 = performance.now();
     spawnSync('ip', ['-n', n2, 'link', 'set', 'eth0', 'down']);
     const ms = await untilHops(ctx.rt, vip, t0, (h) => !h.includes(NODE2), 60_000);
     spawnSync('ip', ['-n', n2, 'link', 'set', 'eth0', 'up']);
     if (!Number.isFinite(ms)) failed++;
     times.push(ms);
-    progress(`link down ${bfd ? 'with BFD' : 'without BFD (hold 9 s)'} round ${i + 1}/${rounds}: ${fmt(ms)} ms`);
+    // Detection alone: our speaker's BFD session on lab-node-2 went down (its log's timestamp);
+    // the router detects us at the same 100 ms x 3, its route removal comes on top.
+    const detected = bfd ? firstLogTime(log, 'BFD session down: taking the BGP session down', wall0) - wall0 : Number.NaN;
+    if (bfd) detections.push(detected);
+    progress(`link down ${bfd ? 'with BFD' : 'without BFD (hold 9 s)'} round ${i + 1}/${rounds}: ${fmt(ms)} ms${bfd ? ` (our BFD session down after ${fmt(detected)} ms)` : ''}`);
   }
-  return summary(`link down -> next hop gone at the router, ${bfd ? 'BFD 100 ms x 3' : 'no BFD, hold time 9 s'}`, times, failed);
+  const r = summary(`link down -> next hop gone at the router, ${bfd ? 'BFD 100 ms x 3' : 'no BFD, hold time 9 s'}`, times, failed);
+  if (!bfd) return r;
+  const d = summary('link down -> our BFD session down (detection, 100 ms x 3)', detections, detections.filter((v) => !Number.isFinite(v)).length);
+  return { ...r, detectionP50: d.p50!, detectionP99: d.p99!, detectionMax: d.max!, detectionFailed: d.failed! };
+}
+
+/** The pino `time` (ms since the epoch) of the first line with message `msg` at or after `since`; NaN if none. */
+function firstLogTime(log: string, msg: string, since: number): number {
+  let text = '';
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.includes(msg)) continue;
+    try {
+      const time = (JSON.parse(line) as { time?: number }).time;
+      if (typeof time === 'number' && time >= since) return time;
+    } catch { /* not a JSON line */ }
+  }
+  return Number.NaN;
 }
 
 async function benchPrefixes(ctx: Ctx): Promise<Record<string, number>> {

@@ -133,12 +133,12 @@ export const GOALS: readonly GoalSpec[] = [
     goal: 'BFD detection ≤ 300 ms',
     benches: ['bgp'],
     judge: (f) => {
-      const v = all(f, 'bgp', ['linkDownBfd.p50', 'linkDownBfd.p99', 'linkDownBfd.rounds', 'linkDownBfd.failed'] as const);
+      const v = all(f, 'bgp', ['linkDownBfd.detectionP50', 'linkDownBfd.detectionP99', 'linkDownBfd.detectionFailed', 'linkDownBfd.p50', 'linkDownBfd.p99', 'linkDownBfd.rounds'] as const);
       if (!v) return undefined;
       const hold = all(f, 'bgp', ['linkDownHold9s.p50'] as const);
       return {
-        measured: `link down → the router dropped our route, BFD 100 ms × 3: p50 ${ms(v['linkDownBfd.p50'])}, p99 ${ms(v['linkDownBfd.p99'])} (${v['linkDownBfd.rounds']} rounds; detection plus FRR's own route removal)${hold ? `; with a 9 s hold timer instead: ${ms(hold['linkDownHold9s.p50'])}` : ''}`,
-        verdict: v['linkDownBfd.failed'] > 0 ? 'no' : upTo(v['linkDownBfd.p99'], 300),
+        measured: `link down → our BFD session down (100 ms × 3) p50 ${ms(v['linkDownBfd.detectionP50'])}, p99 ${ms(v['linkDownBfd.detectionP99'])}; → the router dropped our route p50 ${ms(v['linkDownBfd.p50'])}, p99 ${ms(v['linkDownBfd.p99'])} (${v['linkDownBfd.rounds']} rounds; detection plus FRR's own route removal)${hold ? `; with a 9 s hold timer instead of BFD: ${ms(hold['linkDownHold9s.p50'])}` : ''}`,
+        verdict: v['linkDownBfd.detectionFailed'] > 0 ? 'no' : upTo(v['linkDownBfd.detectionP99'], 300),
       };
     },
   },
