@@ -174,10 +174,10 @@ export const SCALE_GOALS: readonly GoalSpec[] = [
     goal: '1,000 simulated speakers: detection, false positives, bytes per node, partition',
     benches: ['membershipScale'],
     judge: (f) => {
-      const v = all(f, 'membershipScale', ['nodes', 'deaths', 'deathsUndetected', 'detectAllP50Ms', 'detectAllP99Ms', 'loss1FalseDeathsPerNodeHour', 'loss5DelayFalseDeathsPerNodeHour', 'loss5DelayFalseSuspicionsPerNodeHour', 'quietWireBytesPerSPerNode', 'partitionWireBytesPerSPerNode', 'healConvergedMs'] as const);
+      const v = all(f, 'membershipScale', ['nodes', 'deaths', 'deathsUndetected', 'detectAllP50Ms', 'detectAllP99Ms', 'loss1FalseDeathsPerNodeHour', 'loss5DelayFalseDeathsPerNodeHour', 'loss5DelayFalseSuspicionsPerNodeHour', 'quietWireBytesPerSPerNode', 'partitionWireBytesPerSPerNode', 'healConvergedMs', 'partitionMinorityNodes', 'partitionVipsWithSeveralAnnouncersMax', 'vips'] as const);
       if (!v) return undefined;
       return {
-        measured: `${v.nodes} nodes: ${v.deaths} silent deaths detected p50 ${ms(v.detectAllP50Ms)}, p99 ${ms(v.detectAllP99Ms)} (${v.deathsUndetected} missed); false deaths per node-hour ${v.loss1FalseDeathsPerNodeHour} at 1 % loss, ${v.loss5DelayFalseDeathsPerNodeHour} at 5 % loss + delay (${v.loss5DelayFalseSuspicionsPerNodeHour} suspicions, refuted); ${(v.quietWireBytesPerSPerNode / 1000).toFixed(1)} kB/s per node quiet, ${(v.partitionWireBytesPerSPerNode / 1000).toFixed(1)} kB/s in a partition; healed in ${ms(v.healConvergedMs)}`,
+        measured: `${v.nodes} nodes: ${v.deaths} silent deaths detected p50 ${ms(v.detectAllP50Ms)}, p99 ${ms(v.detectAllP99Ms)} (${v.deathsUndetected} missed); false deaths per node-hour ${v.loss1FalseDeathsPerNodeHour} at 1 % loss, ${v.loss5DelayFalseDeathsPerNodeHour} at 5 % loss + delay (${v.loss5DelayFalseSuspicionsPerNodeHour} suspicions, refuted); ${(v.quietWireBytesPerSPerNode / 1000).toFixed(1)} kB/s per node quiet, ${(v.partitionWireBytesPerSPerNode / 1000).toFixed(1)} kB/s in a partition; a ${v.partitionMinorityNodes}/${v.nodes - v.partitionMinorityNodes} partition had up to ${v.partitionVipsWithSeveralAnnouncersMax} of ${v.vips} VIPs announced on both sides (the partition guard covers a node cut off alone, not a split into groups), healed in ${ms(v.healConvergedMs)}`,
         verdict: v.nodes >= 1000 ? (v.deathsUndetected === 0 ? 'yes' : 'no') : 'partly',
       };
     },

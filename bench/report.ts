@@ -44,12 +44,12 @@ export function recordRun(bench: string, figures: Record<string, number>, machin
   writeReport(runs);
 }
 
-// `node dist/bench/report.js`: render again. `node dist/bench/report.js <bench> <figures.json>`:
-// record the JSON a bench printed when it was run alone, then render.
+// `node dist/bench/report.js`: render again. `node dist/bench/report.js <bench> <figures.json> [note]`:
+// record the JSON a bench printed when it was run on its own (the note says how), then render.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [bench, file] = process.argv.slice(2);
+  const [bench, file, note] = process.argv.slice(2);
   if (bench && file) {
-    recordRun(bench, JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>, `${machineDescription().replace(/, load average.*$/, '')}, run alone from dist/bench/${bench}.js`);
+    recordRun(bench, JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>, `${machineDescription().replace(/, load average.*$/, '')}; run from dist/bench/${bench}.js${note ? `; ${note}` : ''}`);
     console.log(`recorded ${bench} from ${file}`);
   } else {
     writeReport(readRuns());
