@@ -15,7 +15,6 @@ import { ROUTER_POOL, removeRouterRuntimeDir, routerDaemonSpec, routerInfo, star
 import { NODE_APISERVER_PORT } from './tunnel.js';
 import { createKubeOvnNetwork, KUBE_OVN_SUBNET, kubeOvnObjects, planKubeOvnNetwork, providerNetworkStatus, removeOvsRuntimeDir, subnetStatus, type LabKubeOvnNetwork } from './ovs.js';
 import { parseAllDocuments } from 'yaml';
-import { SPEAKER_NODE_OPTIONS } from '../speaker/nodeOptions.js';
 
 export const METALLB_NAMESPACE = 'metallb-system';
 
@@ -453,7 +452,7 @@ export async function startSpeakers(state: LabState, extraArgs: readonly string[
   const started: NamespacedProcess[] = [];
   for (const n of state.network?.nodes ?? []) {
     started.push(startInNamespace(n.namespace, `ironlb-speaker@${n.name}`, process.execPath, [
-      ...SPEAKER_NODE_OPTIONS, join(projectRoot(), 'bin', 'ironlb.js'), 'speaker', '--node-name', n.name, '--kubeconfig', nodeFile(state.dir, n.name, 'speaker.kubeconfig'),
+      join(projectRoot(), 'bin', 'ironlb.js'), 'speaker', '--node-name', n.name, '--kubeconfig', nodeFile(state.dir, n.name, 'speaker.kubeconfig'),
       // Each lab node has its own ovsdb-server (kube-ovn scenario); elsewhere the default socket just is not there.
       ...(state.kubeOvn?.nodes[n.name] ? ['--ovsdb', state.kubeOvn.nodes[n.name]!.ovs.endpoint] : []),
       ...extraArgs,

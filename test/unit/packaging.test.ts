@@ -10,7 +10,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 // @ts-expect-error -- plain ESM build script without type declarations
 import { CHART_CRDS_DIR, chartCrdFiles, MANIFESTS_DIR, NATIVE_BUNDLE } from '../../manifests/build.mjs';
-import { SPEAKER_NODE_OPTIONS } from '../../src/speaker/nodeOptions.js';
 
 const ROOT = join(MANIFESTS_DIR as string, '..');
 const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
@@ -498,19 +497,5 @@ describe('kind', () => {
     const steps = (wf.jobs.kind.steps as Obj[]).map((s) => String(s.run ?? ''));
     expect(steps.some((s) => s.includes('bash e2e/kind/run.sh ${{ matrix.scenario }}'))).toBe(true);
     expect(wf.jobs.kind['runs-on']).toMatch(/^ubuntu-/);
-  });
-});
-
-describe('the speaker runs with SPEAKER_NODE_OPTIONS everywhere', () => {
-  const expected = SPEAKER_NODE_OPTIONS.join(' ');
-  const nodeOptionsOf = (text: string) => /- name: NODE_OPTIONS\n\s+value: (.+)\n/.exec(text)?.[1];
-  it('in manifests/speaker.yaml, the one-file install and the Helm chart', () => {
-    expect(nodeOptionsOf(read('manifests/speaker.yaml'))).toBe(expected);
-    const bundleSpeaker = read(`manifests/${NATIVE_BUNDLE as string}`).split('\n---\n').find((d) => /kind: DaemonSet/.test(d)) ?? '';
-    expect(nodeOptionsOf(bundleSpeaker)).toBe(expected);
-    expect(nodeOptionsOf(read('charts/ironlb/templates/speaker.yaml'))).toBe(expected);
-  });
-  it('and only the speaker: the controller keeps V8 defaults (it holds every Service)', () => {
-    expect(nodeOptionsOf(read('manifests/controller.yaml'))).toBeUndefined();
   });
 });
