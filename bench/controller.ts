@@ -149,7 +149,7 @@ export async function benchController(): Promise<Record<string, number>> {
     const afterRss = rssMiB(ctl.pid);
     await sleep(2000); // writes still in flight when the last IP showed
     const writesAfter = await serviceWrites(state.apiserver, state.caFile, token);
-    const perService = (k: string) => round1(((writesAfter.get(k) ?? 0) - (writesBefore.get(k) ?? 0)) / PACED_SERVICES * 100) / 100;
+    const perService = (k: string) => Math.round(((writesAfter.get(k) ?? 0) - (writesBefore.get(k) ?? 0)) / PACED_SERVICES * 1000) / 1000;
     const writes = { statusPatches: perService('PATCH services/status'), servicePatches: perService('PATCH services'), events: perService('POST events') };
     console.log(`controller paced: API writes per Service: ${writes.statusPatches} status patches, ${writes.servicePatches} annotation patches, ${writes.events} events`);
     console.log(`controller paced: ${paced.assigned}/${PACED_SERVICES} Services at ${achievedRate} creates/s (target ${RATE_PER_S}/s, ${lateStarts} starts late, ${createErrors} create errors); create-to-IP p50 ${paced.p50} ms, p99 ${paced.p99} ms, max ${paced.max} ms; all assigned after ${(allAssignedMs / 1000).toFixed(1)} s`);

@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { loadKubeConfig } from '../src/k8s/client.js';
 import { labDown, labUp, startController } from '../src/lab/lab.js';
 import { sleep, stopProcess, type TrackedProcess } from '../src/lab/processes.js';
+import { withRetries } from './apiRetry.js';
 import { percentile, rssMiB } from './controller.js';
 
 const SERVICES = Number(process.env.IRONLB_SCALE_SERVICES ?? 50_000);
@@ -143,19 +144,12 @@ export async function benchControllerScale(): Promise<Record<string, number>> {
         const i = next++;
         const name = `svc-${i}`;
         const family = i % IPV4_EVERY === 0 ? 'IPv4' : 'IPv6';
-        for (let attempt = 0; ; attempt++) {
+        await withRetries(() => {
           created.set(name, performance.now());
-          try {
-            await core.createNamespacedService({ namespace: ns, body: {
-              metadata: { name }, spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ipFamilyPolicy: 'SingleStack', ipFamilies: [family], ports: [{ port: 80, protocol: 'TCP' }] },
-            } });
-            break;
-          } catch (e) {
-            createErrors++;
-            if (attempt >= 5) throw e;
-            await sleep(200 * (attempt + 1)); // 429 or a timeout under load: the client retries, as kubectl would
-          }
-        }
+          return core.createNamespacedService({ namespace: ns, body: {
+            metadata: { name }, spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ipFamilyPolicy: 'SingleStack', ipFamilies: [family], ports: [{ port: 80, protocol: 'TCP' }] },
+          } });
+        }, () => createErrors++);
       }
     }));
     const createAllMs = performance.now() - t0;

@@ -25,6 +25,7 @@ import { projectRoot } from '../src/lab/projectRoot.js';
 import { electionHash } from '../src/speaker/election.js';
 import { percentile } from '../src/speaker/membership/simulatedCluster.js';
 import type { FailoverCommand, FailoverResult, GratuitousArpEvent } from './layer2Probe.js';
+import { withRetries } from './apiRetry.js';
 import { withBenchLab } from './labSession.js';
 import { agnhostDeployment } from '../src/lab/workloads.js';
 
@@ -660,16 +661,7 @@ async function benchSpread(ctx: Ctx): Promise<Record<string, number>> {
       const name = `spread-${next++}`;
       const body = lbService(name, 'bench-spread', 'Cluster', 'IPv6');
       body.spec!.allocateLoadBalancerNodePorts = false; // 10,000 Services would exhaust the 2,768 NodePorts
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await ctx.core.createNamespacedService({ namespace: NS, body });
-          break;
-        } catch (e) {
-          createErrors++;
-          if (attempt >= 5) throw e;
-          await sleep(200 * (attempt + 1)); // 429 or a timeout under load: retried, as kubectl would
-        }
-      }
+      await withRetries(() => ctx.core.createNamespacedService({ namespace: NS, body }), () => createErrors++);
       if (next % 1000 === 0) progress(`  ${next} created after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     }
   }));

@@ -49,7 +49,7 @@ export function recordRun(bench: string, figures: Record<string, number>, machin
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [bench, file, note] = process.argv.slice(2);
   if (bench && file) {
-    recordRun(bench, JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>, `${machineDescription().replace(/, load average.*$/, '')}; run from dist/bench/${bench}.js${note ? `; ${note}` : ''}`);
+    recordRun(bench, JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>, `${machineDescription(false)}; run from dist/bench/${bench}.js${note ? `; ${note}` : ''}`);
     console.log(`recorded ${bench} from ${file}`);
   } else {
     writeReport(readRuns());

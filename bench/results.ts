@@ -9,9 +9,10 @@ import type { BenchRun, Figures } from './goals.js';
 
 export const LATEST = join(projectRoot(), 'bench-results', 'latest.json');
 
-export function machineDescription(): string {
-  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
-  return `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load average ${load} at the start`;
+/** CPU, cores, RAM and Node; with the load average when a bench starts here and now. */
+export function machineDescription(withLoad = true): string {
+  const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}`;
+  return withLoad ? `${machine}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the start` : machine;
 }
 
 /** The runs in `path`; also reads the older `{ machine, results }` layout. */

@@ -410,6 +410,34 @@ async function aggregates(kind: keyof typeof LINKS, router: RunningRouter, speak
   await routeGone(router, 'ipv4', '203.0.113.0/24');
 }
 
+/** The cases every daemon runs, in this order; `current` reads the describe's state when a test runs. */
+function sessionTests(kind: RouterKind, current: () => { router: RunningRouter; speaker: BgpSpeaker; events: StateEvent[]; registry: Registry; specs: PeerSessionSpec[] }): void {
+  test('eBGP IPv4 and IPv6: prefixes with next hop, AS path, communities; withdraw; metrics', async () => {
+    const { router, speaker, registry } = current();
+    await ebgpMatrix(kind, router, speaker, registry);
+  });
+
+  test('aggregate from bgpAnnouncementsFor (aggregationLength 24 / V6 64, two Service IPs each) with communities', async () => {
+    const { router, speaker } = current();
+    await aggregates(kind, router, speaker);
+  });
+
+  test('iBGP: LOCAL_PREF from the advertisement, empty AS path', async () => {
+    const { router, speaker, specs } = current();
+    await ibgpLocalPref(kind, router, speaker, specs);
+  });
+
+  test('TCP MD5: a wrong password never reaches Established; the right one does', async () => {
+    const { router, speaker, events, specs } = current();
+    await md5Session(kind, router, speaker, events, specs);
+  });
+
+  test('eBGP multihop through a routed hop (TTL 255)', async () => {
+    const { router, speaker, specs } = current();
+    await multihopSession(kind, router, speaker, specs);
+  });
+}
+
 describe.each(['bird', 'frr'] as const)('BgpSpeaker against %s', (kind) => {
   let router: RunningRouter;
   let speaker: BgpSpeaker;
@@ -442,25 +470,7 @@ describe.each(['bird', 'frr'] as const)('BgpSpeaker against %s', (kind) => {
     speaker.setPeers(specs);
   });
 
-  test('eBGP IPv4 and IPv6: prefixes with next hop, AS path, communities; withdraw; metrics', async () => {
-    await ebgpMatrix(kind, router, speaker, registry);
-  });
-
-  test('aggregate from bgpAnnouncementsFor (aggregationLength 24 / V6 64, two Service IPs each) with communities', async () => {
-    await aggregates(kind, router, speaker);
-  });
-
-  test('iBGP: LOCAL_PREF from the advertisement, empty AS path', async () => {
-    await ibgpLocalPref(kind, router, speaker, specs);
-  });
-
-  test('TCP MD5: a wrong password never reaches Established; the right one does', async () => {
-    await md5Session(kind, router, speaker, events, specs);
-  });
-
-  test('eBGP multihop through a routed hop (TTL 255)', async () => {
-    await multihopSession(kind, router, speaker, specs);
-  });
+  sessionTests(kind, () => ({ router, speaker, events, registry, specs }));
 
   test('graceful restart: stop({graceful}) and a new speaker; the route stays in the router table throughout', async () => {
     const next = await gracefulRestart(kind, router, speaker, specs, bfd);
@@ -513,25 +523,7 @@ describe('BgpSpeaker against gobgp', () => {
     speaker.setPeers(specs);
   });
 
-  test('eBGP IPv4 and IPv6: prefixes with next hop, AS path, communities; withdraw; metrics', async () => {
-    await ebgpMatrix(kind, router, speaker, registry);
-  });
-
-  test('aggregate from bgpAnnouncementsFor (aggregationLength 24 / V6 64, two Service IPs each) with communities', async () => {
-    await aggregates(kind, router, speaker);
-  });
-
-  test('iBGP: LOCAL_PREF from the advertisement, empty AS path', async () => {
-    await ibgpLocalPref(kind, router, speaker, specs);
-  });
-
-  test('TCP MD5: a wrong password never reaches Established; the right one does', async () => {
-    await md5Session(kind, router, speaker, events, specs);
-  });
-
-  test('eBGP multihop through a routed hop (TTL 255)', async () => {
-    await multihopSession(kind, router, speaker, specs);
-  });
+  sessionTests(kind, () => ({ router, speaker, events, registry, specs }));
 
   test('a raw TCP peer sending a malformed OPEN, then a malformed UPDATE, gets the right NOTIFICATIONs; the GoBGP session stays up', async () => {
     const before = stateOf(speaker, 'gobgp-v4');
