@@ -48,7 +48,14 @@ const SPREAD_WAIT_MS = Number(process.env.IRONLB_BENCH_L2_SPREAD_WAIT_MS ?? 20 *
 /** Inside the LAN's 2001:db8:1::/64 (so neighbour discovery reaches the nodes), apart from bench-rss. */
 const SPREAD_POOL = '2001:db8:1::5c:0/112';
 /** Which parts run (IRONLB_BENCH_L2_PARTS, comma-separated); all by default. */
-const PARTS = new Set((process.env.IRONLB_BENCH_L2_PARTS ?? 'failover,announce,rss,spread').split(',').map((p) => p.trim()));
+const ALL_PARTS = ['failover', 'announce', 'rss', 'spread'];
+const PARTS = new Set((process.env.IRONLB_BENCH_L2_PARTS ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()));
+
+/** The parts this run measures when IRONLB_BENCH_L2_PARTS names only some; undefined for all. */
+export function layer2PartsRun(): string[] | undefined {
+  const run = ALL_PARTS.filter((p) => PARTS.has(p));
+  return run.length === ALL_PARTS.length ? undefined : run;
+}
 /** Longest wait, from the first create, for the speaker to announce all rss Services. */
 const RSS_WAIT_MS = Number(process.env.IRONLB_BENCH_L2_RSS_WAIT_MS ?? 150_000);
 

@@ -33,3 +33,19 @@ export function writeRuns(runs: Record<string, BenchRun>, path = LATEST): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ runs }, null, 2)}\n`);
 }
+
+/**
+ * A run of only some parts of a bench (figures named `part.figure`) replaces those parts and keeps
+ * the earlier run's figures of the other parts; the machine text says which parts are from when.
+ */
+export function mergePartialRun(previous: BenchRun | undefined, partsRun: readonly string[], now: BenchRun): BenchRun {
+  if (!previous) return now;
+  const kept = Object.fromEntries(Object.entries(previous.figures).filter(([key]) => !partsRun.includes(key.split('.')[0] ?? '')));
+  if (Object.keys(kept).length === 0) return now;
+  const keptParts = [...new Set(Object.keys(kept).map((key) => key.split('.')[0]))].join(', ');
+  return {
+    figures: { ...kept, ...now.figures },
+    date: now.date,
+    machine: `${now.machine}; parts ${partsRun.join(', ')} from this run, parts ${keptParts} from the run of ${previous.date} (${previous.machine})`,
+  };
+}

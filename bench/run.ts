@@ -9,11 +9,11 @@ import { benchController } from './controller.js';
 import { benchControllerScale } from './controllerScale.js';
 import { benchFuzz, type FuzzTargetReport } from './fuzz/index.js';
 import type { Figures } from './goals.js';
-import { benchLayer2 } from './layer2.js';
+import { benchLayer2, layer2PartsRun } from './layer2.js';
 import { benchMembership } from './membership.js';
 import { benchMembershipScale } from './membershipScale.js';
 import { PERFORMANCE_DOC, writeReport } from './report.js';
-import { LATEST, machineDescription, readRuns, writeRuns } from './results.js';
+import { LATEST, machineDescription, mergePartialRun, readRuns, writeRuns } from './results.js';
 
 /** Flat figures of a fuzz run (also of a saved bench-results/fuzz.json): per decoder, inputs, rate, slowest input, heap growth, ok. */
 export function fuzzFigures(targets: readonly FuzzTargetReport[]): Figures {
@@ -53,7 +53,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.log(`\n== ${name}: ${title} ==`);
     const machine = machineDescription();
     const date = new Date().toISOString();
-    runs[name] = { figures: await bench(), date, machine };
+    const run = { figures: await bench(), date, machine };
+    const parts = name === 'layer2' ? layer2PartsRun() : undefined;
+    runs[name] = parts ? mergePartialRun(runs[name], parts, run) : run;
     writeRuns(runs); // after every bench, so a later failure keeps the figures measured so far
     writeReport(runs);
   }

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FUZZ_GOALS, GENERATED_BEGIN, GENERATED_END, GOALS, SCALE_GOALS, goalTable, judgeGoals, replaceGenerated, type BenchRun, type Figures } from '../../bench/goals.js';
 import { targetNames } from '../../bench/fuzz/index.js';
 import { renderReport } from '../../bench/report.js';
-import { readRuns } from '../../bench/results.js';
+import { mergePartialRun, readRuns } from '../../bench/results.js';
 
 const run = (figures: Figures): BenchRun => ({ figures, date: '2026-11-22T05:00:00.000Z', machine: 'test machine' });
 const failover = (p99: number, failed = 0): Figures => ({
@@ -114,5 +114,23 @@ describe('bench-results/latest.json', () => {
 
   it('is empty when there is no file yet', () => {
     expect(readRuns(join(dir, 'missing.json'))).toEqual({});
+  });
+});
+
+describe('mergePartialRun', () => {
+  const before: BenchRun = { figures: { 'failover.p99': 734, 'spread.announced': 1000, 'rss.idle': 120 }, date: '2026-11-21T00:00:00Z', machine: 'm1' };
+  const now: BenchRun = { figures: { 'spread.announced': 10000, 'spread.allAnnouncedS': 300 }, date: '2026-11-22T00:00:00Z', machine: 'm2' };
+
+  it('replaces the parts that ran and keeps the others, saying which is from when', () => {
+    const merged = mergePartialRun(before, ['spread'], now);
+    expect(merged.figures).toEqual({ 'failover.p99': 734, 'rss.idle': 120, 'spread.announced': 10000, 'spread.allAnnouncedS': 300 });
+    expect(merged.date).toBe(now.date);
+    expect(merged.machine).toContain('parts spread from this run');
+    expect(merged.machine).toContain('parts failover, rss from the run of 2026-11-21T00:00:00Z (m1)');
+  });
+
+  it('is the new run when nothing earlier is kept', () => {
+    expect(mergePartialRun(undefined, ['spread'], now)).toBe(now);
+    expect(mergePartialRun({ ...before, figures: { 'spread.announced': 1 } }, ['spread'], now)).toBe(now);
   });
 });
