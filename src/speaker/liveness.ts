@@ -17,8 +17,13 @@ export interface Liveness {
    * Unlike "not in alive()", this excludes nodes a freshly started speaker has not heard of yet.
    */
   gone?(): ReadonlySet<string>;
-  /** Gossip only: how many times the view went stale so far (this process stalled or re-joined). */
-  staleEpisodes?(): number;
+  /**
+   * Gossip only: how many times others held this node suspect, dead or gone and it refuted. A
+   * death is always preceded by suspicion, and the node may learn only of one of the two (its
+   * refutation of the suspicion can overtake the death), so every refutation counts: the others
+   * may have taken its IPs meanwhile.
+   */
+  refutations?(): number;
   /** Gossip only: the last state of every member heard of (for the partition guard, partition.ts). */
   memberStates?(): ReadonlyMap<string, MemberState>;
   /** Graceful exit: tell peers we are gone (gossip only). */

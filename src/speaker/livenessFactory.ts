@@ -61,8 +61,8 @@ class GossipLiveness implements Liveness {
     return this.gossip.goneNodes();
   }
 
-  staleEpisodes(): number {
-    return this.gossip.staleEpisodes();
+  refutations(): number {
+    return this.gossip.refutations();
   }
 
   memberStates(): ReadonlyMap<string, MemberState> {

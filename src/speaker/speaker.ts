@@ -86,7 +86,7 @@ export class Speaker {
   /** Speakers alive in the previous layer-2 pass (to spot one coming back). */
   private previouslyAlive: ReadonlySet<string> = new Set();
   /** Stale-view episodes of the membership already answered with a re-announcement. */
-  private staleEpisodesSeen = 0;
+  private refutationsSeen = 0;
   /** Underlay warnings already recorded: "service|reason|message" (one event per distinct problem). */
   private readonly underlayWarned = new Set<string>();
   private readonly bgpStatuses: ServiceStatusWriter | undefined;
@@ -285,17 +285,18 @@ export class Speaker {
     // A speaker that comes (back) into our view may have claimed our IPs while it could not hear
     // us (a partition healing, a restart with a partial view) and turned clients to its MAC: say
     // again that they are ours, as MetalLB does on every pass.
-    // Likewise after our own view was stale (we stalled: SIGSTOP, a long GC, CPU starvation): the
-    // others may have declared us dead and taken our IPs meanwhile, and got them back only because
-    // we refuted; nothing in our own announcements changed, so without this no gratuitous ARP
-    // would turn clients back to us.
+    // Likewise when the others suspected or declared us dead (we stalled: SIGSTOP, a long GC, CPU
+    // starvation; or our packets were lost) and we refuted: they may have taken our IPs meanwhile
+    // and given them back only because we refuted; nothing in our own announcements changed, so
+    // without this no gratuitous ARP would turn clients back to us. A stall too short for anyone
+    // to notice (below the probe timeout) needs no re-announcement.
     const alive = this.liveness.alive();
     const someoneCameBack = this.previouslyAlive.size > 0 && [...alive].some((n) => n !== this.opts.nodeName && !this.previouslyAlive.has(n));
-    const staleEpisodes = this.liveness.staleEpisodes?.() ?? 0;
-    if (someoneCameBack || staleEpisodes !== this.staleEpisodesSeen) {
+    const refutations = this.liveness.refutations?.() ?? 0;
+    if (someoneCameBack || refutations !== this.refutationsSeen) {
       for (const ip of result.byIp.keys()) this.dataPath.reannounce?.(ip);
     }
-    this.staleEpisodesSeen = staleEpisodes;
+    this.refutationsSeen = refutations;
     this.previouslyAlive = new Set(alive);
 
     const nowAnnounced = new Map<string, { ips: readonly string[]; interfaces: InterfaceChoice }>();

@@ -139,6 +139,8 @@ describe('membership: refutation, leave, stalls, restarts, partitions', () => {
     const sim = new SimulatedCluster({ seed: 11, nodes: 3 });
     converge(sim);
     const victim = sim.node('node-1');
+    const refuted: MembershipEvent[] = [];
+    victim.core.onChange((e) => { if (e.kind === 'refuted') refuted.push(e); });
     // Drop everything to node-1 for 200 ms: its probes fail and it becomes suspect, but not dead.
     sim.linkUp = (_from, to) => to !== victim.address;
     sim.runFor(250);
@@ -147,6 +149,9 @@ describe('membership: refutation, leave, stalls, restarts, partitions', () => {
     expect(memberEvents(sim, (e) => e.name === 'node-1' && e.to === 'suspect').length).toBeGreaterThan(0);
     expect(victim.core.stats.refutations).toBeGreaterThanOrEqual(1);
     expect(victim.core.ownIncarnation).toBeGreaterThanOrEqual(1);
+    // One event per refutation, saying what was claimed.
+    expect(refuted.length).toBe(victim.core.stats.refutations);
+    expect(refuted.map((e) => (e.kind === 'refuted' ? e.claimed : ''))).toContain('suspect');
     for (const n of sim.nodes.filter((x) => x !== victim)) {
       const view = n.core.memberList().find((m) => m.name === 'node-1');
       expect(view).toMatchObject({ state: 'alive', incarnation: victim.core.ownIncarnation });
@@ -186,7 +191,24 @@ describe('membership: refutation, leave, stalls, restarts, partitions', () => {
     expect(viewEvents).toContainEqual(expect.objectContaining({ kind: 'view', stale: false, reason: 'synced' }));
     // The stalled node never accused the others.
     expect(viewEvents.filter((e) => e.kind === 'member' && (e.to === 'dead' || e.to === 'suspect'))).toEqual([]);
+    // It refuted (here the suspicion, which overtook the death): its speaker re-announces its IPs on this.
+    expect(viewEvents).toContainEqual(expect.objectContaining({ kind: 'refuted', incarnation: victim.core.ownIncarnation }));
     expect(victim.core.ownIncarnation).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a stall shorter than the probe timeout makes the view stale but needs no refutation (so no re-announcement)', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const sim = new SimulatedCluster({ seed, nodes: 3 });
+      converge(sim);
+      const victim = sim.node('node-0');
+      const events: MembershipEvent[] = [];
+      victim.core.onChange((e) => events.push(e));
+      sim.pause('node-0', 120);
+      sim.runFor(2_000);
+      expect(events, `seed ${seed}`).toContainEqual(expect.objectContaining({ kind: 'view', stale: true, reason: 'stalled' }));
+      expect(events.filter((e) => e.kind === 'refuted'), `seed ${seed}`).toEqual([]);
+      expect(victim.core.stats.refutations, `seed ${seed}`).toBe(0);
+    }
   });
 
   it('a restarted process with the same name rejoins without ever being declared dead', () => {

@@ -62,7 +62,9 @@ export interface MemberView {
 
 export type MembershipEvent =
   | { readonly kind: 'member'; readonly name: string; readonly from: MemberState | undefined; readonly to: MemberState; readonly incarnation: number; readonly at: number }
-  | { readonly kind: 'view'; readonly stale: boolean; readonly reason: 'joining' | 'stalled' | 'synced' | 'timeout' | 'alone'; readonly stalledMs?: number; readonly at: number };
+  | { readonly kind: 'view'; readonly stale: boolean; readonly reason: 'joining' | 'stalled' | 'synced' | 'timeout' | 'alone'; readonly stalledMs?: number; readonly at: number }
+  // We heard that others hold us `claimed` (suspect, dead, left, or an incarnation of ours we never had) and refuted it.
+  | { readonly kind: 'refuted'; readonly claimed: MemberState; readonly from: string; readonly incarnation: number; readonly at: number };
 
 export type DroppedReason = DropReason | 'stale' | 'replay' | 'misdirected' | 'ownName';
 
@@ -594,6 +596,7 @@ export class MembershipCore {
     if (!needs) return;
     this.incarnation = Math.min(U32, r.incarnation + 1);
     this.stats.refutations++;
+    this.emit({ kind: 'refuted', claimed: r.state, from: viaName ?? r.from, incarnation: this.incarnation, at: this.now });
     const record = this.selfRecord();
     this.gossip.enqueue(record);
     // Refute at once to whoever told us and a few others; gossip carries it to the rest.

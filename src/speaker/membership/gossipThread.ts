@@ -40,7 +40,7 @@ export class GossipThread {
   /** Members this node saw declared dead or leaving (cleared when they come back). */
   private readonly goneMembers = new Set<string>();
   /** How many times the view went stale (joining or a stall of this process). */
-  private staleCount = 0;
+  private refutationCount = 0;
   /** The last state of every member this node has heard of (partition.ts reads it). */
   private readonly memberStates = new Map<string, MemberState>();
   private readonly listeners = new Set<(e: MembershipEvent) => void>();
@@ -89,8 +89,9 @@ export class GossipThread {
     return this.goneMembers;
   }
 
-  staleEpisodes(): number {
-    return this.staleCount;
+  /** How often others held us suspect, dead or gone and we refuted (see Liveness.refutations). */
+  refutations(): number {
+    return this.refutationCount;
   }
 
   memberStatesView(): ReadonlyMap<string, MemberState> {
@@ -160,7 +161,7 @@ export class GossipThread {
       case 'change':
         this.alive = new Set(m.alive);
         this.stale = m.stale;
-        if (m.event.kind === 'view' && m.event.stale) this.staleCount++;
+        if (m.event.kind === 'refuted') this.refutationCount++;
         if (m.event.kind === 'member') {
           this.memberStates.set(m.event.name, m.event.to);
           if (m.event.to === 'dead' || m.event.to === 'left') this.goneMembers.add(m.event.name);
