@@ -1,6 +1,7 @@
 import { Controller } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { loadKubeConfig } from '../k8s/client.js';
+import { loadKubeRest } from '../k8s/rest.js';
 import { LeaderElector } from '../k8s/leaderElection.js';
 import { checkLeaseTiming, type LeaseTiming } from '../k8s/leaseLogic.js';
 import { WebhookServer } from '../webhook/server.js';
@@ -38,6 +39,7 @@ function seconds(flag: string, value: string): number {
 export async function runController(flags: ControllerFlags): Promise<void> {
   const log = makeLogger('controller', flags.logLevel);
   const kc = loadKubeConfig(flags.kubeconfig);
+  const rest = loadKubeRest(flags.kubeconfig);
   const metrics = new ControllerMetrics();
   const webhookPort = Number(flags.webhookPort);
   if (!Number.isInteger(webhookPort) || webhookPort < 0 || webhookPort > 65535) throw new Error(`--webhook-port must be a port number (0 disables the webhook), not "${flags.webhookPort}"`);
@@ -49,7 +51,7 @@ export async function runController(flags: ControllerFlags): Promise<void> {
   const badTiming = flags.leaderElect ? checkLeaseTiming(timing) : undefined;
   if (badTiming) throw new Error(`leader election: ${badTiming}; adjust --leader-elect-lease-duration, --leader-elect-renew-deadline, --leader-elect-retry-period`);
 
-  const controller = new Controller(kc, { namespace: flags.namespace, lbClass: flags.lbClass, log, metrics, memberlistSecretName: flags.mlSecretName });
+  const controller = new Controller(kc, rest, { namespace: flags.namespace, lbClass: flags.lbClass, log, metrics, memberlistSecretName: flags.mlSecretName });
   // Ready once the caches are synced and the webhook serves: the leader and a standby alike (a standby serves the
   // webhook from the same caches and must be ready to take over).
   let ready = false;

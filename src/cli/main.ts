@@ -1,11 +1,17 @@
 // The `ironlb` command line. Every subcommand has --help.
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { runController } from './controllerCommand.js';
-import { runConvert } from './convertCommand.js';
-import { runSpeaker } from './speakerCommand.js';
-import { runStatus } from './statusCommand.js';
-import { runLabAgent, runLabDemo, runLabDown, runLabGobgpRoutes, runLabStatus, runLabTunnel, runLabUp } from './labCommand.js';
+
+// Each command's module is loaded when it runs: the speaker process must not load client-node
+// through the controller's or the lab's modules (about 70 MiB; src/k8s/rest.ts).
+function lazy<A extends unknown[]>(load: () => Promise<(...args: A) => unknown>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    await (await load())(...args);
+  };
+}
+const controllerCommand = () => import('./controllerCommand.js');
+const speakerCommand = () => import('./speakerCommand.js');
+const labCommand = () => import('./labCommand.js');
 
 const program = new Command();
 program
@@ -36,7 +42,7 @@ program
   .option('--leader-elect-lease-duration <seconds>', 'how long a standby waits after the last renewal it saw before taking over', '15')
   .option('--leader-elect-renew-deadline <seconds>', 'a leader that could not renew for this long exits', '10')
   .option('--leader-elect-retry-period <seconds>', 'interval between lease attempts', '2')
-  .action(runController);
+  .action(lazy(async () => (await controllerCommand()).runController));
 
 program
   .command('speaker')
@@ -56,7 +62,7 @@ program
   .option('--no-partition-guard', 'answer even when cut off from every other speaker (MetalLB\'s behaviour: both sides of a gossip partition answer); see docs/membership.md')
   .option('--ovsdb <endpoint>', 'the node\'s Open vSwitch database, for Kube-OVN underlay VLAN interfaces (unix:PATH or tcp:HOST:PORT)', 'unix:/var/run/openvswitch/db.sock')
   .option('--underlay-verify-after <duration>', 'warn KubeOVNNotProgrammed when Kube-OVN has not annotated an announced underlay Service after this long (Go duration)', '30s')
-  .action(runSpeaker);
+  .action(lazy(async () => (await speakerCommand()).runSpeaker));
 
 const lab = program
   .command('lab')
@@ -73,25 +79,25 @@ lab
   .option('--router-asn <asn>', 'the router\'s AS number (with --router; default 64512)', undefined)
   .option('--node-asn <asn>', 'the nodes\' AS number in BGPPeer lab-router and the router\'s config (with --router; equal to --router-asn = iBGP; default 64513)', undefined)
   .addOption(new Option('--scenario <name>', 'kube-ovn: user-space Open vSwitch on every node (br-provider, trunk NIC eth1, VLAN 341 internal port, Kube-OVN node labels and OVSDB contents), an OVS trunk in the switch, and clients on VLAN 341 and 342 (see docs/lab.md)').choices(['kube-ovn']))
-  .action(runLabUp);
+  .action(lazy(async () => (await labCommand()).runLabUp));
 lab
   .command('down')
   .description('stop every process the lab started and remove its state')
   .option('--dir <dir>', 'state directory')
-  .action(runLabDown);
+  .action(lazy(async () => (await labCommand()).runLabDown));
 lab
   .command('status')
   .description('show the lab and whether its processes are running')
   .option('--dir <dir>', 'state directory')
   .option('--json', 'print JSON')
-  .action(runLabStatus);
+  .action(lazy(async () => (await labCommand()).runLabStatus));
 lab
   .command('demo')
   .description('lab up (Kube-OVN scenario: VLAN 341 through user-space Open vSwitch), then apply the seed-002 pool (10.180.204.250-254), Deployment and Service, print its EXTERNAL-IP and curl it from a client on VLAN 341')
   .option('--dir <dir>', 'state directory')
   .option('--nodes <n>', 'number of lab nodes', '3')
   .option('--scenario <name>', 'kube-ovn (client on VLAN 341) or lan (client on the plain LAN)', 'kube-ovn')
-  .action(runLabDemo);
+  .action(lazy(async () => (await labCommand()).runLabDemo));
 lab
   .command('agent', { hidden: true })
   .description('kubelet and kube-proxy stand-in of one lab node (started by `lab up` inside the node namespace)')
@@ -102,26 +108,26 @@ lab
   .option('--pod-cidr <cidr>', 'a pod range of the node (repeat: IPv4 then IPv6)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--interface <name>', 'the node\'s LAN interface', 'eth0')
   .addOption(new Option('--log-level <level>', 'log level').choices(['all', 'debug', 'info', 'warn', 'error', 'none']).default('info'))
-  .action(runLabAgent);
+  .action(lazy(async () => (await labCommand()).runLabAgent));
 lab
   .command('gobgp-routes', { hidden: true })
   .description('mirror a gobgpd RIB into the kernel table of this namespace as ECMP routes (proto bgp); run by `lab up --router gobgp`')
   .option('--api <host:port>', 'gobgpd gRPC API', '127.0.0.1:50051')
   .option('--interval-ms <ms>', 'poll interval', '500')
-  .action(runLabGobgpRoutes);
+  .action(lazy(async () => (await labCommand()).runLabGobgpRoutes));
 lab
   .command('tunnel', { hidden: true })
   .description('forward connections byte for byte: how node namespaces reach the API server (tcp:127.0.0.1:6443 -> unix socket -> API server)')
   .requiredOption('--listen <endpoint>', 'tcp:HOST:PORT or unix:PATH')
   .requiredOption('--connect <endpoint>', 'tcp:HOST:PORT or unix:PATH')
-  .action(runLabTunnel);
+  .action(lazy(async () => (await labCommand()).runLabTunnel));
 
 program
   .command('convert')
   .description('print the metallb.io CRs equivalent to a legacy MetalLB ConfigMap (a ConfigMap manifest or its raw `config` data)')
   .argument('[file]', 'input file (default: standard input)')
   .option('--namespace <ns>', 'namespace for the produced objects (default: the ConfigMap\'s, else metallb-system)')
-  .action(runConvert);
+  .action(lazy(async () => (await import('./convertCommand.js')).runConvert));
 
 program
   .command('status')
@@ -131,6 +137,6 @@ program
   .option('--namespace <ns>', 'namespace of the ironlb/MetalLB objects', 'metallb-system')
   .option('--lb-class <class>', 'the controller\'s --lb-class, if it runs with one')
   .option('-o, --output <format>', 'table or json', 'table')
-  .action(runStatus);
+  .action(lazy(async () => (await import('./statusCommand.js')).runStatus));
 
 await program.parseAsync(process.argv);

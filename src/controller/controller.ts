@@ -8,10 +8,11 @@ import type { Logger } from 'pino';
 import { Allocator } from '../allocator/allocator.js';
 import { parseConfig, type ConfigResources } from '../config/index.js';
 import { formatConfigError, type Config, type ConfigError } from '../config/model.js';
-import { apiStatusCode, describeApiError } from '../k8s/client.js';
+import { apiStatusCode, describeApiError } from '../k8s/apiErrors.js';
 import { CONFIG_KINDS, ConfigSource, METALLB_GROUP } from '../k8s/configSource.js';
 import { EventRecorder, type EventTarget } from '../k8s/events.js';
-import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
+import { Reflector, objectKey } from '../k8s/reflector.js';
+import type { KubeRest } from '../k8s/rest.js';
 import { ANNOTATION_ALLOCATED_FROM_POOL, LEGACY_ANNOTATION_ALLOCATED_FROM_POOL } from './annotations.js';
 import { convergeService, reprocessOrder, serviceDeleted, serviceNeedsWrite, type ConvergeOutcome } from './converge.js';
 import { isHandledByUs } from './serviceFacts.js';
@@ -67,21 +68,20 @@ export class Controller {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
-  constructor(kc: KubeConfig, private readonly opts: ControllerOptions) {
+  /** kc for the typed writes (Services, pool status), rest for the watches and Events (src/k8s/rest.ts). */
+  constructor(kc: KubeConfig, rest: KubeRest, private readonly opts: ControllerOptions) {
     this.log = opts.log;
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.events = new EventRecorder(kc, 'metallb-controller', 'ironlb-controller', this.log);
+    this.events = new EventRecorder(rest, 'metallb-controller', 'ironlb-controller', this.log);
     this.services = new Reflector<V1Service>({
-      name: 'services', path: '/api/v1/services', kubeConfig: kc, log: this.log,
-      list: () => this.core.listServiceForAllNamespaces() as Promise<ListResult<V1Service>>,
+      name: 'services', path: '/api/v1/services', api: rest, log: this.log,
     });
     this.namespaces = new Reflector<V1Namespace>({
-      name: 'namespaces', path: '/api/v1/namespaces', kubeConfig: kc, log: this.log,
-      list: () => this.core.listNamespace() as Promise<ListResult<V1Namespace>>,
+      name: 'namespaces', path: '/api/v1/namespaces', api: rest, log: this.log,
     });
-    this.config = new ConfigSource(kc, opts.namespace, this.log, () => this.markConfigDirty(), { watchNodes: true });
-    this.kubeOvn = new KubeOvnSource(kc, this.log, () => {
+    this.config = new ConfigSource(rest, opts.namespace, this.log, () => this.markConfigDirty(), { watchNodes: true });
+    this.kubeOvn = new KubeOvnSource(rest, this.log, () => {
       this.underlayDirty = true;
       this.kick();
     });

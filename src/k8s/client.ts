@@ -34,28 +34,3 @@ export function shareOneKeepAliveAgent(kc: KubeConfig): void {
   // above the ~12 long-lived watches a process holds, so watches never wait for a socket.
   target.createAgent = (cluster, opts) => (shared ??= original(cluster, { ...opts, keepAlive: true, maxFreeSockets: 16, maxSockets: 64 }));
 }
-
-export function apiStatusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown } | null;
-  if (e && typeof e.code === 'number') return e.code;
-  if (e && typeof e.statusCode === 'number') return e.statusCode;
-  return undefined;
-}
-
-/** A one-line description of a failed API call: the HTTP code and the API server's message. */
-export function describeApiError(err: unknown): string {
-  const code = apiStatusCode(err);
-  const body = (err as { body?: unknown } | null)?.body;
-  let message: string | undefined;
-  if (typeof body === 'string') {
-    try {
-      message = (JSON.parse(body) as { message?: string }).message;
-    } catch {
-      message = body.slice(0, 300);
-    }
-  } else if (body && typeof body === 'object') {
-    message = (body as { message?: string }).message;
-  }
-  if (code !== undefined) return `HTTP ${code}: ${message ?? 'no message'}`;
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,10 +1,11 @@
 // Watches every object the configuration is made of (metallb.io CRs, the legacy ConfigMap,
 // Secrets for BGP passwords, Nodes) in the MetalLB namespace and assembles ConfigResources.
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1ConfigMap, type V1Node, type V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Node, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { legacyToResources, type ConfigResources } from '../config/index.js';
 import type { ConfigError } from '../config/model.js';
-import { Reflector, type ListResult } from './reflector.js';
+import { Reflector } from './reflector.js';
+import type { KubeRest } from './rest.js';
 
 export const METALLB_GROUP = 'metallb.io';
 
@@ -34,20 +35,17 @@ export class ConfigSource {
   private readonly nodes: Reflector<V1Node> | undefined;
 
   constructor(
-    kc: KubeConfig,
+    api: KubeRest,
     private readonly namespace: string,
     log: Logger,
     onChange: () => void,
     opts: { watchNodes: boolean; /** Every node change that is not a pure heartbeat (labels, conditions, addresses). */ onNodeChange?: () => void },
   ) {
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const core = kc.makeApiClient(CoreV1Api);
     for (const k of CONFIG_KINDS) {
       const r = new Reflector<KubernetesObject>({
         name: k.plural,
         path: `/apis/${METALLB_GROUP}/${k.version}/namespaces/${namespace}/${k.plural}`,
-        list: () => custom.listNamespacedCustomObject({ group: METALLB_GROUP, version: k.version, namespace, plural: k.plural }) as Promise<ListResult<KubernetesObject>>,
-        kubeConfig: kc,
+        api,
         log,
       });
       // The controller writes IPAddressPool status every few hundred ms while Services come and
@@ -62,17 +60,15 @@ export class ConfigSource {
     this.configMaps = new Reflector<V1ConfigMap>({
       name: 'configmaps',
       path: `/api/v1/namespaces/${namespace}/configmaps`,
-      list: () => core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${LEGACY_CONFIGMAP}` }) as Promise<ListResult<V1ConfigMap>>,
       fieldSelector: `metadata.name=${LEGACY_CONFIGMAP}`,
-      kubeConfig: kc,
+      api,
       log,
     });
     this.configMaps.on(onChange);
     this.secrets = new Reflector<V1Secret>({
       name: 'secrets',
       path: `/api/v1/namespaces/${namespace}/secrets`,
-      list: () => core.listNamespacedSecret({ namespace }) as Promise<ListResult<V1Secret>>,
-      kubeConfig: kc,
+      api,
       log,
     });
     this.secrets.on(onChange);
@@ -80,8 +76,7 @@ export class ConfigSource {
       this.nodes = new Reflector<V1Node>({
         name: 'nodes',
         path: '/api/v1/nodes',
-        list: () => core.listNode() as Promise<ListResult<V1Node>>,
-        kubeConfig: kc,
+        api,
         log,
       });
       // Only label changes matter to the configuration (MetalLB #1606: status heartbeats must

@@ -1,9 +1,9 @@
 // Kubernetes Events (events.k8s.io/v1) with MetalLB's reasons. Repeats of the same event for
 // the same object are suppressed for a while so a reprocess pass does not flood the API.
 import { randomBytes } from 'node:crypto';
-import { EventsV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { describeApiError } from './client.js';
+import { describeApiError } from './apiErrors.js';
+import type { KubeRest } from './rest.js';
 
 export interface EventTarget {
   readonly apiVersion: string;
@@ -22,17 +22,14 @@ export interface EventSpec {
 const REPEAT_SUPPRESSION_MS = 10 * 60_000;
 
 export class EventRecorder {
-  private readonly api: EventsV1Api;
   private readonly recent = new Map<string, { text: string; at: number }>();
 
   constructor(
-    kc: KubeConfig,
+    private readonly api: KubeRest,
     private readonly reportingController: string,
     private readonly reportingInstance: string,
     private readonly log: Logger,
-  ) {
-    this.api = kc.makeApiClient(EventsV1Api);
-  }
+  ) {}
 
   record(target: EventTarget, ev: EventSpec): void {
     const objectKey = `${target.kind}/${target.namespace}/${target.name}`;
@@ -47,7 +44,7 @@ export class EventRecorder {
     const body = {
       // kubectl-style names: <object>.<16 hex>, unique without a round trip.
       metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
-      eventTime: new V1MicroTime(),
+      eventTime: microTime(new Date()),
       reportingController: this.reportingController,
       reportingInstance: this.reportingInstance,
       action: ev.reason,
@@ -56,7 +53,7 @@ export class EventRecorder {
       note: ev.message.slice(0, 1024),
       regarding: { apiVersion: target.apiVersion, kind: target.kind, namespace: target.namespace, name: target.name, uid: target.uid },
     };
-    this.api.createNamespacedEvent({ namespace: target.namespace, body }).catch((err: unknown) => {
+    this.api.create(`/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(target.namespace)}/events`, body).catch((err: unknown) => {
       this.log.warn({ err: describeApiError(err), object: objectKey }, 'could not write event');
     });
   }
@@ -65,4 +62,9 @@ export class EventRecorder {
   forget(target: Pick<EventTarget, 'kind' | 'namespace' | 'name'>): void {
     this.recent.delete(`${target.kind}/${target.namespace}/${target.name}`);
   }
+}
+
+/** A MicroTime (RFC 3339 with six fraction digits), as events.k8s.io/v1 eventTime requires. */
+export function microTime(at: Date): string {
+  return at.toISOString().replace(/Z$/, '000Z');
 }

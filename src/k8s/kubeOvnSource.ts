@@ -2,10 +2,11 @@
 // ProviderNetwork, IP, and the kube-ovn-controller Deployment in kube-system). Kube-OVN is
 // optional: while its CRDs are absent nothing is watched and nothing is logged above debug; the
 // API is probed again every PROBE_INTERVAL_MS, so installing (or removing) Kube-OVN later works.
-import { AppsV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, type V1Deployment } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiStatusCode, describeApiError } from './client.js';
-import { Reflector, type ListResult } from './reflector.js';
+import { apiStatusCode, describeApiError } from './apiErrors.js';
+import { Reflector } from './reflector.js';
+import type { KubeRest } from './rest.js';
 
 export const KUBE_OVN_GROUP = 'kubeovn.io';
 export const KUBE_OVN_VERSION = 'v1';
@@ -16,23 +17,18 @@ export const KUBE_OVN_CONTROLLER = { namespace: 'kube-system', name: 'kube-ovn-c
 const PROBE_INTERVAL_MS = 10_000;
 
 export class KubeOvnSource {
-  private readonly custom: CustomObjectsApi;
-  private readonly apps: AppsV1Api;
   private reflectors: Map<KubeOvnPlural, Reflector<KubernetesObject>> | undefined;
   private deployment: Reflector<V1Deployment> | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private stopped = true;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly api: KubeRest,
     private readonly log: Logger,
     private readonly onChange: () => void,
     /** The speaker needs subnets, vlans and provider-networks only (and has RBAC for no more). */
     private readonly scope: { readonly kinds: readonly KubeOvnPlural[]; readonly controllerDeployment: boolean } = { kinds: KUBE_OVN_KINDS, controllerDeployment: true },
-  ) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.apps = kc.makeApiClient(AppsV1Api);
-  }
+  ) {}
 
   /** True while the Kube-OVN CRDs exist and are watched. */
   get present(): boolean {
@@ -68,7 +64,7 @@ export class KubeOvnSource {
     if (this.stopped) return;
     let present: boolean | undefined;
     try {
-      await this.custom.listClusterCustomObject({ group: KUBE_OVN_GROUP, version: KUBE_OVN_VERSION, plural: 'subnets', limit: 1 });
+      await this.api.get(`/apis/${KUBE_OVN_GROUP}/${KUBE_OVN_VERSION}/subnets`, { limit: 1 });
       present = true;
     } catch (e) {
       if (apiStatusCode(e) === 404) present = false;
@@ -91,8 +87,7 @@ export class KubeOvnSource {
       const r = new Reflector<KubernetesObject>({
         name: `${plural}.${KUBE_OVN_GROUP}`,
         path: `/apis/${KUBE_OVN_GROUP}/${KUBE_OVN_VERSION}/${plural}`,
-        list: () => this.custom.listClusterCustomObject({ group: KUBE_OVN_GROUP, version: KUBE_OVN_VERSION, plural }) as Promise<ListResult<KubernetesObject>>,
-        kubeConfig: this.kc,
+        api: this.api,
         log: this.log,
       });
       r.on(() => this.onChange());
@@ -110,9 +105,8 @@ export class KubeOvnSource {
     this.deployment = new Reflector<V1Deployment>({
       name: `deployments/${name}`,
       path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
-      list: () => this.apps.listNamespacedDeployment({ namespace, fieldSelector }) as Promise<ListResult<V1Deployment>>,
       fieldSelector,
-      kubeConfig: this.kc,
+      api: this.api,
       log: this.log,
     });
     // Only the container args matter; status churn (replicas, conditions) does not.

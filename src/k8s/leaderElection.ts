@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiStatusCode, describeApiError } from './client.js';
+import { apiStatusCode, describeApiError } from './apiErrors.js';
 import {
   DEFAULT_LEASE_TIMING, INITIAL_CANDIDATE_STATE, afterWrite, checkLeaseTiming, leaseStep, releasedRecord, renewDeadlinePassed,
   type CandidateState, type LeaseRecord, type LeaseTiming,

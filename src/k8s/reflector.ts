@@ -3,9 +3,10 @@
 // any error other than 410 and has no client-side watch timeout (see k8s-control-plane.md §2).
 // This one: re-watches from the last resourceVersion, relists on 410 Gone, retries every other
 // failure with capped backoff, and asks the server to end each watch after a few minutes.
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiStatusCode, describeApiError } from './client.js';
+import { apiStatusCode, describeApiError } from './apiErrors.js';
+import type { KubeRest, WatchHandle } from './rest.js';
 
 export type ReflectorEvent = 'add' | 'update' | 'delete';
 export type ReflectorListener<T> = (event: ReflectorEvent, obj: T, old?: T) => void;
@@ -18,10 +19,9 @@ export interface ListResult<T> {
 export interface ReflectorOptions<T> {
   /** Human name for logs, e.g. "services". */
   readonly name: string;
-  /** API path to watch, e.g. /api/v1/services or /apis/metallb.io/v1beta1/namespaces/x/ipaddresspools. */
+  /** API path to list and watch, e.g. /api/v1/services or /apis/metallb.io/v1beta1/namespaces/x/ipaddresspools. */
   readonly path: string;
-  readonly list: () => Promise<ListResult<T>>;
-  readonly kubeConfig: KubeConfig;
+  readonly api: KubeRest;
   readonly log: Logger;
   /** Server-side watch timeout; the server closes the watch and we resume from the last RV. */
   readonly watchTimeoutSeconds?: number;
@@ -34,12 +34,21 @@ export function objectKey(obj: KubernetesObject): string {
   return ns ? `${ns}/${obj.metadata?.name ?? ''}` : (obj.metadata?.name ?? '');
 }
 
+/**
+ * The store drops metadata.managedFields: nothing here reads them, and with a few field managers
+ * per object (kubectl, the controller's status and annotation patches) they are a large part of
+ * every cached Service.
+ */
+function withoutManagedFields(obj: KubernetesObject): void {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+}
+
 export class Reflector<T extends KubernetesObject> {
   private readonly store = new Map<string, T>();
   private readonly listeners: ReflectorListener<T>[] = [];
   private resourceVersion = '';
   private stopped = false;
-  private abort: AbortController | undefined;
+  private abort: WatchHandle | undefined;
   private failures = 0;
   private syncedResolve!: () => void;
   /** Resolves once the first list has been delivered to the listeners. */
@@ -85,7 +94,10 @@ export class Reflector<T extends KubernetesObject> {
     if (this.stopped) return;
     let result: ListResult<T>;
     try {
-      result = await this.opts.list();
+      result = await this.opts.api.list<T>(this.opts.path, {
+        ...(this.opts.labelSelector ? { labelSelector: this.opts.labelSelector } : {}),
+        ...(this.opts.fieldSelector ? { fieldSelector: this.opts.fieldSelector } : {}),
+      });
     } catch (e) {
       this.retryLater('list', e);
       return;
@@ -93,6 +105,7 @@ export class Reflector<T extends KubernetesObject> {
     if (this.stopped) return;
     const seen = new Set<string>();
     for (const item of result.items) {
+      withoutManagedFields(item);
       const key = objectKey(item);
       seen.add(key);
       const old = this.store.get(key);
@@ -133,6 +146,7 @@ export class Reflector<T extends KubernetesObject> {
         else this.opts.log.warn({ resource: this.opts.name, status: obj }, 'watch error event');
         return;
       }
+      withoutManagedFields(obj);
       const key = objectKey(obj);
       this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
       if (type === 'ADDED' || type === 'MODIFIED') {
@@ -160,7 +174,7 @@ export class Reflector<T extends KubernetesObject> {
       }
     };
     try {
-      this.abort = await new Watch(this.opts.kubeConfig).watch(this.opts.path, query, onEvent as never, onDone);
+      this.abort = await this.opts.api.watch<T & { code?: number }>(this.opts.path, query, onEvent, onDone);
     } catch (e) {
       this.retryLater('watch', e);
     }

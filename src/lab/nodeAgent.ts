@@ -7,15 +7,17 @@
 // - kube-proxy: one nftables table translating LoadBalancer external IPs to endpoints
 //   (proxyRules.ts).
 // Level-triggered like the rest of ironlb: every event schedules one pass over everything.
-import { CoordinationV1Api, CoreV1Api, DiscoveryV1Api, PatchStrategy, V1MicroTime, setHeaderOptions, type V1EndpointSlice, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, PatchStrategy, V1MicroTime, setHeaderOptions, type V1EndpointSlice, type V1Node, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { arch, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cidrContains, formatIp, parseCidr, parseIp, type Cidr } from '../net/address.js';
-import { apiStatusCode, describeApiError, loadKubeConfig } from '../k8s/client.js';
-import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
+import { loadKubeConfig } from '../k8s/client.js';
+import { loadKubeRest } from '../k8s/rest.js';
+import { apiStatusCode, describeApiError } from '../k8s/apiErrors.js';
+import { Reflector, objectKey } from '../k8s/reflector.js';
 import { makeLogger, type Logger } from '../log.js';
 import { podServerArgs } from './podServer.js';
 import { PROXY_TABLE, proxyServicePorts, renderProxyTable } from './proxyRules.js';
@@ -196,9 +198,9 @@ export class NodeAgent {
 
   constructor(private readonly opts: NodeAgentOptions, private readonly log: Logger) {
     const kc = loadKubeConfig(opts.kubeconfig);
+    const rest = loadKubeRest(opts.kubeconfig);
     this.core = kc.makeApiClient(CoreV1Api);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
     this.ranges = opts.podCidrs.map((c) => {
       const r = parseCidr(c);
       if (!r) throw new Error(`--pod-cidr ${c} is not a CIDR`);
@@ -206,16 +208,13 @@ export class NodeAgent {
     });
     const fieldSelector = `spec.nodeName=${opts.nodeName}`;
     this.pods = new Reflector<V1Pod>({
-      name: 'pods', path: '/api/v1/pods', kubeConfig: kc, log, fieldSelector,
-      list: () => this.core.listPodForAllNamespaces({ fieldSelector }) as Promise<ListResult<V1Pod>>,
+      name: 'pods', path: '/api/v1/pods', api: rest, log, fieldSelector,
     });
     this.services = new Reflector<V1Service>({
-      name: 'services', path: '/api/v1/services', kubeConfig: kc, log,
-      list: () => this.core.listServiceForAllNamespaces() as Promise<ListResult<V1Service>>,
+      name: 'services', path: '/api/v1/services', api: rest, log,
     });
     this.slices = new Reflector<V1EndpointSlice>({
-      name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', kubeConfig: kc, log,
-      list: () => discovery.listEndpointSliceForAllNamespaces() as Promise<ListResult<V1EndpointSlice>>,
+      name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', api: rest, log,
     });
     this.pods.on(() => this.queuePodPass());
     this.services.on(() => this.queueProxy());

@@ -1,9 +1,9 @@
 // The speaker's ConfigurationState object "speaker-<node>" in the speakers' namespace (MetalLB 1.7:
 // one per component, labels metallb.io/component-type=speaker and metallb.io/node-name), so
 // `kubectl get configurationstates` shows which speakers run on a configuration they rejected.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiStatusCode, describeApiError } from '../k8s/client.js';
+import { apiStatusCode, describeApiError } from '../k8s/apiErrors.js';
+import type { KubeRest } from '../k8s/rest.js';
 
 const GROUP = 'metallb.io';
 const VERSION = 'v1beta1';
@@ -31,15 +31,13 @@ export function speakerConfigurationStatus(report: ConfigurationStateReport, now
 /** Writes the latest report, one write at a time; a failed write is retried (latest report wins). */
 export class SpeakerConfigurationState {
   readonly name: string;
-  private readonly api: CustomObjectsApi;
   private wanted: ConfigurationStateReport | undefined;
   private writtenKey: string | undefined;
   private writing = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
 
-  constructor(kc: KubeConfig, private readonly opts: { namespace: string; nodeName: string; log: Logger }) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+  constructor(private readonly api: KubeRest, private readonly opts: { namespace: string; nodeName: string; log: Logger }) {
     this.name = `speaker-${opts.nodeName}`;
   }
 
@@ -77,20 +75,20 @@ export class SpeakerConfigurationState {
   private async write(r: ConfigurationStateReport): Promise<void> {
     const { namespace, nodeName } = this.opts;
     const name = this.name;
+    const collection = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${PLURAL}`;
     try {
-      await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
+      await this.api.get(`${collection}/${encodeURIComponent(name)}`);
     } catch (e) {
       if (apiStatusCode(e) !== 404) throw e;
       try {
-        await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body: {
+        await this.api.create(collection, {
           apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigurationState',
           metadata: { name, namespace, labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': nodeName } },
-        } });
+        });
       } catch (c) {
         if (apiStatusCode(c) !== 409) throw c; // created meanwhile: patch it
       }
     }
-    await this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status: speakerConfigurationStatus(r, new Date()) } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await this.api.patch(`${collection}/${encodeURIComponent(name)}/status`, { status: speakerConfigurationStatus(r, new Date()) }, 'merge');
   }
 }

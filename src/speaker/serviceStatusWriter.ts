@@ -2,12 +2,12 @@
 // ServiceBGPStatus for BGP. Runs beside the announcing, never in its way: announcing is decided and
 // done first, then this writer converges the objects with a few writes in flight, so 1,000 new
 // Services cost seconds of API round trips without delaying the next failover.
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiStatusCode, describeApiError } from '../k8s/client.js';
+import { apiStatusCode, describeApiError } from '../k8s/apiErrors.js';
 import { METALLB_GROUP } from '../k8s/configSource.js';
 import { OrderedWriter } from '../k8s/orderedWriter.js';
-import { Reflector, type ListResult } from '../k8s/reflector.js';
+import { Reflector } from '../k8s/reflector.js';
+import type { KubeRest } from '../k8s/rest.js';
 
 export const LABEL_NODE = 'metallb.io/node';
 export const LABEL_SERVICE_NAME = 'metallb.io/service-name';
@@ -96,7 +96,8 @@ export interface StatusWriterOptions {
 
 export class ServiceStatusWriter {
   private readonly objects: Reflector<StatusObject>;
-  private readonly custom: CustomObjectsApi;
+  /** /apis/metallb.io/v1beta1/namespaces/<ns>/<plural> */
+  private readonly collection: string;
   private readonly writer: OrderedWriter;
   /** Unset until the speaker has decided once: before that, an empty map would delete every object of a restarted speaker. */
   private desired: ReadonlyMap<string, StatusExtra> | undefined;
@@ -111,15 +112,12 @@ export class ServiceStatusWriter {
   private dirty = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(kc: KubeConfig, private readonly opts: StatusWriterOptions) {
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+  constructor(private readonly api: KubeRest, private readonly opts: StatusWriterOptions) {
     this.writer = new OrderedWriter(opts.concurrency ?? 8);
-    const selector = `${LABEL_NODE}=${opts.nodeName}`;
     const { plural } = opts.kind;
+    this.collection = `/apis/${METALLB_GROUP}/v1beta1/namespaces/${encodeURIComponent(opts.namespace)}/${plural}`;
     this.objects = new Reflector<StatusObject>({
-      name: plural, kubeConfig: kc, log: opts.log, labelSelector: selector,
-      path: `/apis/${METALLB_GROUP}/v1beta1/namespaces/${opts.namespace}/${plural}`,
-      list: () => this.custom.listNamespacedCustomObject({ group: METALLB_GROUP, version: 'v1beta1', namespace: opts.namespace, plural, labelSelector: selector }) as Promise<ListResult<StatusObject>>,
+      name: plural, api, log: opts.log, labelSelector: `${LABEL_NODE}=${opts.nodeName}`, path: this.collection,
     });
     // Someone deleted or edited one of ours: converge again (self-healing, as MetalLB's status controllers).
     this.objects.on(() => this.schedule());
@@ -184,16 +182,15 @@ export class ServiceStatusWriter {
     }
     const plan = planStatusWrites(this.opts.nodeName, this.desired ?? new Map(), [...watched, ...this.createdUnseen.values()]);
     const { namespace, nodeName, kind } = this.opts;
-    const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: kind.plural };
     const patchStatus = async (name: string, status: Record<string, unknown>) => {
       this.opts.onWrite?.();
-      await ignoreMissing(() => this.custom.patchNamespacedCustomObjectStatus({ ...api, name, body: { status } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+      await ignoreMissing(() => this.api.patch(`${this.collection}/${encodeURIComponent(name)}/status`, { status }, 'merge'));
     };
     const writes: Promise<void>[] = [];
     for (const d of plan.deletes) {
       writes.push(this.writer.submit(d.key, async () => {
         this.opts.onWrite?.();
-        await ignoreMissing(() => this.custom.deleteNamespacedCustomObject({ ...api, name: d.name }));
+        await ignoreMissing(() => this.api.delete(`${this.collection}/${encodeURIComponent(d.name)}`));
         if (this.createdUnseen.get(d.key)?.metadata?.name === d.name) this.createdUnseen.delete(d.key);
       }, false));
     }
@@ -209,10 +206,10 @@ export class ServiceStatusWriter {
       writes.push(this.writer.submit(c.key, async () => {
         if (this.opts.goneNodes) await this.deleteLeftByDeadNodes(svcNamespace, svcName, this.opts.goneNodes());
         this.opts.onWrite?.();
-        const created = (await this.custom.createNamespacedCustomObject({ ...api, body: {
+        const created = await this.api.create<StatusObject>(this.collection, {
           apiVersion: `${METALLB_GROUP}/v1beta1`, kind: kind.kind,
           metadata: { generateName: kind.generateName, namespace, labels: { [LABEL_NODE]: nodeName, [LABEL_SERVICE_NAME]: svcName, [LABEL_SERVICE_NAMESPACE]: svcNamespace } },
-        } })) as StatusObject;
+        });
         this.createdUnseen.set(c.key, { ...created, createdAt: Date.now() });
         // The API server drops status on create: it is written through the status subresource.
         await patchStatus(created.metadata?.name ?? '', c.status);
@@ -226,15 +223,14 @@ export class ServiceStatusWriter {
 
   private async deleteLeftByDeadNodes(svcNamespace: string, svcName: string, gone: ReadonlySet<string>): Promise<void> {
     if (gone.size === 0) return;
-    const { namespace, nodeName, kind } = this.opts;
-    const api = { group: METALLB_GROUP, version: 'v1beta1', namespace, plural: kind.plural };
-    const list = (await this.custom.listNamespacedCustomObject({ ...api, labelSelector: `${LABEL_SERVICE_NAMESPACE}=${svcNamespace},${LABEL_SERVICE_NAME}=${svcName}` })) as { items: StatusObject[] };
+    const { nodeName, kind } = this.opts;
+    const list = await this.api.list<StatusObject>(this.collection, { labelSelector: `${LABEL_SERVICE_NAMESPACE}=${svcNamespace},${LABEL_SERVICE_NAME}=${svcName}` });
     for (const o of list.items) {
       const node = o.metadata?.labels?.[LABEL_NODE];
       if (!node || node === nodeName || !gone.has(node)) continue;
       this.opts.log.info({ service: `${svcNamespace}/${svcName}`, node, object: o.metadata?.name }, `deleting the ${kind.kind} left by a node that is gone`);
       this.opts.onWrite?.();
-      await ignoreMissing(() => this.custom.deleteNamespacedCustomObject({ ...api, name: o.metadata?.name ?? '' }));
+      await ignoreMissing(() => this.api.delete(`${this.collection}/${encodeURIComponent(o.metadata?.name ?? '')}`));
     }
   }
 

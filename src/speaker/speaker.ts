@@ -2,16 +2,17 @@
 // decides (pure, announcements.ts) which IPs this node answers for, and drives the layer-2
 // announcer and the ServiceL2Status objects. Level-triggered: every change schedules one
 // reconcile of everything. If the API server goes away, the last decision keeps being served.
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1EndpointSlice, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { parseConfig } from '../config/index.js';
 import { formatConfigError, type Config } from '../config/model.js';
 import { readAnnotation } from '../controller/annotations.js';
 import { isHandledByUs } from '../controller/serviceFacts.js';
-import { describeApiError } from '../k8s/client.js';
+import { describeApiError } from '../k8s/apiErrors.js';
 import { ConfigSource } from '../k8s/configSource.js';
 import { EventRecorder } from '../k8s/events.js';
-import { Reflector, objectKey, type ListResult } from '../k8s/reflector.js';
+import { Reflector, objectKey } from '../k8s/reflector.js';
+import type { KubeRest } from '../k8s/rest.js';
 import { endpointIndex } from './endpoints.js';
 import { announcementsFor, type InterfaceChoice, type ServiceDecision, type ServiceSnapshot } from './announcements.js';
 import { SpeakerUnderlay } from './underlay.js';
@@ -94,10 +95,10 @@ export class Speaker {
   private readonly configState: SpeakerConfigurationState;
   private readonly log: Logger;
 
-  constructor(kc: KubeConfig, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions, private readonly bgp?: BgpControlPath) {
+  constructor(api: KubeRest, private readonly dataPath: L2DataPath, private readonly opts: SpeakerOptions, private readonly bgp?: BgpControlPath) {
     this.log = opts.log;
-    this.events = new EventRecorder(kc, 'metallb-speaker', `ironlb-speaker-${opts.nodeName}`, this.log);
-    this.underlay = new SpeakerUnderlay(kc, {
+    this.events = new EventRecorder(api, 'metallb-speaker', `ironlb-speaker-${opts.nodeName}`, this.log);
+    this.underlay = new SpeakerUnderlay(api, {
       nodeName: opts.nodeName, log: this.log.child({ part: 'underlay' }), ...(opts.ovsdbEndpoint ? { ovsdbEndpoint: opts.ovsdbEndpoint } : {}),
       ...(opts.underlayVerifyAfterMs !== undefined ? { verifyAfterMs: opts.underlayVerifyAfterMs } : {}),
       onChange: (change) => {
@@ -105,26 +106,22 @@ export class Speaker {
         this.schedule();
       },
     });
-    const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
     this.services = new Reflector<V1Service>({
-      name: 'services', path: '/api/v1/services', kubeConfig: kc, log: this.log,
-      list: () => core.listServiceForAllNamespaces() as Promise<ListResult<V1Service>>,
+      name: 'services', path: '/api/v1/services', api, log: this.log,
     });
     this.slices = new Reflector<V1EndpointSlice>({
-      name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', kubeConfig: kc, log: this.log,
-      list: () => discovery.listEndpointSliceForAllNamespaces() as Promise<ListResult<V1EndpointSlice>>,
+      name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', api, log: this.log,
     });
-    this.l2Statuses = new ServiceStatusWriter(kc, {
+    this.l2Statuses = new ServiceStatusWriter(api, {
       kind: L2_STATUS, namespace: opts.namespace, nodeName: opts.nodeName, log: this.log, onWrite: () => opts.metrics?.updates.inc(),
       goneNodes: () => this.liveness?.gone?.() ?? new Set<string>(),
     });
     if (bgp) {
-      this.bgpStatuses = new ServiceStatusWriter(kc, {
+      this.bgpStatuses = new ServiceStatusWriter(api, {
         kind: BGP_STATUS, namespace: opts.namespace, nodeName: opts.nodeName, log: this.log, onWrite: () => opts.metrics?.updates.inc(),
       });
     }
-    this.config = new ConfigSource(kc, opts.namespace, this.log, () => {
+    this.config = new ConfigSource(api, opts.namespace, this.log, () => {
       this.configDirty = true;
       this.schedule();
     }, { watchNodes: true, onNodeChange: () => {
@@ -133,7 +130,7 @@ export class Speaker {
     } });
     this.services.on(() => this.schedule());
     this.slices.on(() => this.schedule());
-    this.configState = new SpeakerConfigurationState(kc, { namespace: opts.namespace, nodeName: opts.nodeName, log: this.log });
+    this.configState = new SpeakerConfigurationState(api, { namespace: opts.namespace, nodeName: opts.nodeName, log: this.log });
   }
 
   /** Readiness (/readyz): caches synced and the membership view settled (announcing may begin). */

@@ -3,7 +3,7 @@
 // and on which interface this node answers for them (the VLAN port, resolved from the local OVSDB
 // by src/vlan). Absent Kube-OVN CRDs = no underlay: the speaker behaves exactly as MetalLB's.
 import { existsSync, readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeRest } from '../k8s/rest.js';
 import type { Logger } from 'pino';
 import { KubeOvnSource } from '../k8s/kubeOvnSource.js';
 import { parseIp } from '../net/address.js';
@@ -64,8 +64,8 @@ export class SpeakerUnderlay {
   private verifyTimer: NodeJS.Timeout | undefined;
   private hostArp: { facts: HostArpFacts; readAt: number } | undefined;
 
-  constructor(kc: KubeConfig, private readonly opts: SpeakerUnderlayOptions) {
-    this.source = new KubeOvnSource(kc, opts.log, () => opts.onChange(), { kinds: ['subnets', 'vlans', 'provider-networks'], controllerDeployment: false });
+  constructor(api: KubeRest, private readonly opts: SpeakerUnderlayOptions) {
+    this.source = new KubeOvnSource(api, opts.log, () => opts.onChange(), { kinds: ['subnets', 'vlans', 'provider-networks'], controllerDeployment: false });
   }
 
   start(): Promise<void> {

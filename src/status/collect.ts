@@ -5,7 +5,7 @@ import { parseConfig } from '../config/index.js';
 import { formatConfigError } from '../config/model.js';
 import { emptyResources, type ConfigResources } from '../config/resources.js';
 import { ANNOTATION_ALLOCATED_FROM_POOL, LEGACY_ANNOTATION_ALLOCATED_FROM_POOL } from '../controller/annotations.js';
-import { apiStatusCode, describeApiError } from '../k8s/client.js';
+import { apiStatusCode, describeApiError } from '../k8s/apiErrors.js';
 import { CONFIG_KINDS, METALLB_GROUP } from '../k8s/configSource.js';
 import { nodeFacts } from '../speaker/speaker.js';
 import { endpointIndex } from '../speaker/endpoints.js';

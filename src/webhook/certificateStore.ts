@@ -4,7 +4,7 @@
 // before expiry, patch the caBundle on start and after every change.
 import { AdmissionregistrationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiStatusCode, describeApiError } from '../k8s/client.js';
+import { apiStatusCode, describeApiError } from '../k8s/apiErrors.js';
 import { renewedBundle, type CertificateBundle, type ServingNames } from './certificate.js';
 
 /** Secret keys, the names cert-controller (MetalLB's rotator) uses. */

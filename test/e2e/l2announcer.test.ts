@@ -259,9 +259,14 @@ describe('L2 announcer on real kernels (root, network namespaces)', () => {
     const before = (await nodeA.command({ op: 'stats' })).frames;
     const injected = clientTool(['inject', 'eth0', VIP4, VIP6]);
     expect(injected.sent.length).toBeGreaterThanOrEqual(12);
-    await new Promise((r) => setTimeout(r, 300));
+    // The frames reach node-a's socket within milliseconds, but a busy machine may take longer
+    // to run its loop: poll for up to 3 s rather than read once after a fixed pause.
+    let after = (await nodeA.command({ op: 'stats' })).frames;
+    for (let waited = 0; after.framesReceived - before.framesReceived < 100 && waited < 3_000; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = (await nodeA.command({ op: 'stats' })).frames;
+    }
     expect(nodeA.alive).toBe(true);
-    const after = (await nodeA.command({ op: 'stats' })).frames;
     const delta = (reason: string) => (after.ignored[reason] ?? 0) - (before.ignored[reason] ?? 0);
     for (const reason of ['truncated', 'bad-address-lengths', 'not-ethernet-hardware', 'not-ipv4-protocol', 'hop-limit-not-255', 'bad-checksum',
       'zero-length-option', 'nonzero-code', 'no-source-link-layer-option', 'truncated-option', 'multicast-target']) {
