@@ -12,6 +12,7 @@ import type { Figures } from './goals.js';
 import { benchLayer2, layer2PartsRun } from './layer2.js';
 import { benchMembership } from './membership.js';
 import { benchMembershipScale } from './membershipScale.js';
+import { benchSpeakerPass } from './speakerPass.js';
 import { PERFORMANCE_DOC, writeReport } from './report.js';
 import { LATEST, machineDescription, mergePartialRun, readRuns, writeRuns } from './results.js';
 
@@ -32,6 +33,7 @@ async function runFuzz(): Promise<Figures> {
 export const BENCHES: readonly (readonly [string, string, () => Promise<Figures>])[] = [
   ['allocator', 'allocator (in-process)', benchAllocator],
   ['controller', 'controller against a real API server: idle and paced create-to-IP', benchController],
+  ['speakerPass', 'the layer-2 election pass over 1,000 and 10,000 Services (in-process)', benchSpeakerPass],
   ['membership', 'gossip membership (simulated)', benchMembership],
   ['membershipScale', 'gossip membership and election at scale (simulated; IRONLB_SCALE_NODES, default 300)', benchMembershipScale],
   ['controllerScale', 'controller at scale against a real API server (IRONLB_SCALE_SERVICES, default 50,000)', benchControllerScale],

@@ -1,4 +1,5 @@
 // Properties that make the L2 election safe without coordination (spec 4.3 step 7).
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { L2Advertisement, LabelSelector } from '../../src/config/model.js';
@@ -115,6 +116,29 @@ describe('l2AnnouncerFor properties', () => {
         const base = { ...inp, externalTrafficPolicyLocal: false, sharesIp: true };
         const results = services.map((labels) => l2AnnouncerFor({ ...base, serviceLabels: labels }).announcer);
         expect(new Set(results).size).toBe(1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the per-IP ranking memo never changes an answer: any sequence of elections equals computing each afresh', () => {
+    // Reference: MetalLB's order computed directly (sha256(node#ip) ascending, then name).
+    const sha = (name: string, ip: string) => createHash('sha256').update(`${name}#${ip}`).digest('hex');
+    fc.assert(
+      fc.property(fc.array(scenario, { minLength: 2, maxLength: 12 }), fc.array(fc.nat(11), { minLength: 1, maxLength: 30 }), (inputs, order) => {
+        for (const k of order) {
+          const input = inputs[k % inputs.length] as L2ElectionInput;
+          const got = l2AnnouncerFor(input);
+          if (!got.candidates) continue;
+          // The generated addresses are canonical already, so they are what the election hashes.
+          const ip = input.ingressIp;
+          const byHash = [...got.candidates].sort((a, b) => (sha(a, ip) < sha(b, ip) ? -1 : sha(a, ip) > sha(b, ip) ? 1 : a < b ? -1 : 1));
+          const weighted = input.advertisements.some((ad) => ad.preferredNodeSelectors.length > 0);
+          // Without preferred weights the order is the hash order exactly; with them, the memoised
+          // answer must equal the answer for the same nodes listed in another order (a memo miss).
+          if (!weighted) expect(got.candidates).toEqual(byHash);
+          expect(l2AnnouncerFor({ ...input, nodes: [...input.nodes].reverse() })).toEqual(got);
+        }
       }),
       { numRuns: 300 },
     );
