@@ -298,7 +298,7 @@ export class Speaker {
 
     const nowAnnounced = new Map<string, { ips: readonly string[]; interfaces: InterfaceChoice }>();
     for (const d of result.decisions) if (d.announce) nowAnnounced.set(d.service, d.announce);
-    this.noteAnnounced('layer2', nowAnnounced, (key) => result.decisions.find((d) => d.service === key)?.reason);
+    this.noteAnnounced('layer2', nowAnnounced, reasonLookup(result.decisions));
     const desiredStatus = new Map<string, StatusExtra>();
     for (const [key, a] of nowAnnounced) desiredStatus.set(key, a.interfaces === 'all' ? {} : { interfaces: a.interfaces.map((name) => ({ name })) });
     this.l2Statuses.setDesired(desiredStatus);
@@ -329,7 +329,7 @@ export class Speaker {
       nowAdvertised.set(d.service, { ips: ipsOf.get(d.service) ?? [] });
       desiredStatus.set(d.service, { peers: [...d.advertise.peers] });
     }
-    this.noteAnnounced('bgp', nowAdvertised, (key) => result.decisions.find((d) => d.service === key)?.reason);
+    this.noteAnnounced('bgp', nowAdvertised, reasonLookup(result.decisions));
     this.bgpStatuses?.setDesired(desiredStatus);
   }
 
@@ -441,4 +441,10 @@ export function nodeFacts(n: V1Node): NodeFacts {
     labels: n.metadata?.labels ?? {},
     networkUnavailable: (n.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True'),
   };
+}
+
+/** Why a Service is not announced, looked up by key (a Map built on first use: a mass withdrawal asks for thousands). */
+function reasonLookup(decisions: readonly { service: string; reason?: string }[]): (service: string) => string | undefined {
+  let byService: Map<string, string | undefined> | undefined;
+  return (service) => (byService ??= new Map(decisions.map((d) => [d.service, d.reason]))).get(service);
 }
