@@ -62,6 +62,11 @@ export interface SpeakerOptions {
   readonly underlayVerifyAfterMs?: number;
 }
 
+/** Rest between passes under a burst of API events: this many times the pass's own time ... */
+const BURST_REST_FACTOR = 3;
+/** ... and never longer than this (an API change waits at most one pass plus this). */
+const MAX_REST_MS = 1_000;
+
 export class Speaker {
   private readonly services: Reflector<V1Service>;
   private readonly slices: Reflector<V1EndpointSlice>;
@@ -74,6 +79,10 @@ export class Speaker {
   private scheduled = false;
   private reconciling = false;
   private dirtyDuringPass = false;
+  /** A membership change arrived: the next pass must not wait (failover). */
+  private urgentPending = false;
+  /** Ends the rest between two passes early (set while resting). */
+  private endRest: (() => void) | undefined;
   /** Set once the membership view is good enough to act on (see start()). */
   private started = false;
   private running = false;
@@ -145,7 +154,8 @@ export class Speaker {
     this.config.start();
     await Promise.all([this.services.synced, this.slices.synced, this.l2Statuses.synced, this.bgpStatuses?.synced, this.config.synced(), this.underlay.start()]);
     this.liveness = await makeLiveness(this);
-    this.liveness.onChange(() => this.schedule());
+    // Membership changes are failovers: they cut short the rest between passes (schedule(true)).
+    this.liveness.onChange(() => this.schedule(true));
     // Do not announce before knowing who else is alive: a speaker that believes it is alone,
     // or knows only part of the cluster, would claim IPs it does not own (two owners).
     await this.liveness.ready();
@@ -197,10 +207,15 @@ export class Speaker {
 
   /**
    * One reconcile at a time: events that arrive during a pass (our own status writes among
-   * them) only mark the state dirty, and one more pass runs after the current one.
+   * them) only mark the state dirty, and one more pass runs after the current one. `urgent`
+   * (a membership change: someone died or came back) also ends the rest between passes.
    */
-  private schedule(): void {
+  private schedule(urgent = false): void {
     if (!this.running || !this.started) return;
+    if (urgent) {
+      this.urgentPending = true;
+      this.endRest?.();
+    }
     if (this.reconciling) {
       this.dirtyDuringPass = true;
       return;
@@ -216,6 +231,7 @@ export class Speaker {
     try {
       do {
         this.dirtyDuringPass = false;
+        this.urgentPending = false;
         const started = performance.now();
         try {
           await this.reconcile();
@@ -223,14 +239,32 @@ export class Speaker {
           this.log.warn({ err: describeApiError(e) }, 'reconcile failed; retrying');
           setTimeout(() => this.schedule(), 1000);
         }
-        // A pass costs O(Services) (~16 ms for 1,000): under a burst of events, rest as long as the
-        // pass took before the next one, so passes batch many changes and the event loop stays free
-        // for watch data, metrics and ARP (a failover pass waits at most one pass time more).
-        if (this.dirtyDuringPass) await new Promise((r) => setTimeout(r, Math.min(performance.now() - started, 250)));
+        // A pass costs O(Services). Under a burst of API events (Services created by the thousand,
+        // each bringing its status, EndpointSlice and our own status objects) rest BURST_REST_FACTOR
+        // times as long as the pass took, at most MAX_REST_MS, so passes batch many changes and a
+        // speaker uses at most a quarter of a core on them (three speakers at half a core each
+        // starved the API server on 2 cores). A membership change ends the rest at once.
+        if (this.dirtyDuringPass && !this.urgentPending) await this.rest(Math.min((performance.now() - started) * BURST_REST_FACTOR, MAX_REST_MS));
       } while (this.dirtyDuringPass && this.running);
     } finally {
       this.reconciling = false;
     }
+  }
+
+  private rest(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.endRest = () => {
+        this.endRest = undefined;
+        done();
+      };
+    }).finally(() => {
+      this.endRest = undefined;
+    });
   }
 
   private reloadConfig(): void {
