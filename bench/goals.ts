@@ -161,9 +161,12 @@ export const GOALS: readonly GoalSpec[] = [
       const v = all(f, 'layer2', ['spread.services', 'spread.announced', 'spread.announcedBySeveral', 'spread.allAnnounced', 'spread.allAnnouncedS', 'spread.createRatePerS', 'spread.minPerSpeaker', 'spread.maxPerSpeaker', 'spread.speakerRssPeakMaxMiB', 'spread.curlOk'] as const);
       if (!v) return undefined;
       const done = v['spread.allAnnounced'] === 1;
+      // Creation stops at the bench's deadline: `created` may be short of `services` (older entries have no `created`).
+      const created = f('layer2', 'spread.created') ?? v['spread.services'];
+      const createdText = created < v['spread.services'] ? `${created} of ${v['spread.services']} IPv6 Services created by the deadline` : `${created} IPv6 Services created`;
       return {
-        measured: `${v['spread.services']} IPv6 Services created at ${v['spread.createRatePerS'].toFixed(0)}/s; ${done ? `every one announced by exactly one of 3 speakers after ${s(v['spread.allAnnouncedS'])}` : `${v['spread.announced']} announced, ${v['spread.announcedBySeveral']} by two speakers, at the deadline`} (${v['spread.minPerSpeaker']}–${v['spread.maxPerSpeaker']} per speaker); largest speaker RSS ${mib(v['spread.speakerRssPeakMaxMiB'])}; a sample VIP ${v['spread.curlOk'] ? 'answered' : 'did NOT answer'} the client`,
-        verdict: v['spread.services'] >= 10_000 && done && v['spread.curlOk'] === 1 ? 'yes' : 'no',
+        measured: `${createdText} at ${v['spread.createRatePerS'].toFixed(1)}/s; ${done ? `every one created announced by exactly one of 3 speakers after ${s(v['spread.allAnnouncedS'])}` : `${v['spread.announced']} announced, ${v['spread.announcedBySeveral']} by two speakers, at the deadline`} (${v['spread.minPerSpeaker']}–${v['spread.maxPerSpeaker']} per speaker); largest speaker RSS ${mib(v['spread.speakerRssPeakMaxMiB'])}; a sample VIP ${v['spread.curlOk'] ? 'answered' : 'did NOT answer'} the client`,
+        verdict: created >= 10_000 && done && v['spread.curlOk'] === 1 ? 'yes' : 'no',
       };
     },
   },
