@@ -48,6 +48,18 @@ describe('judgeGoals', () => {
     expect(row({ controller: run(paced(1140, 99)) }, 'Create-to-IP p99 ≤ 500').verdict).toBe('no');
   });
 
+  it('the 10,000-Service spread is met only when all 10,000 were created and announced', () => {
+    const spread = (created: number, allAnnounced: number): Figures => ({
+      'spread.services': 10000, 'spread.created': created, 'spread.announced': created, 'spread.announcedBySeveral': 0, 'spread.allAnnounced': allAnnounced,
+      'spread.allAnnouncedS': 900, 'spread.createRatePerS': 6.5, 'spread.minPerSpeaker': 3000, 'spread.maxPerSpeaker': 3500, 'spread.speakerRssPeakMaxMiB': 300, 'spread.curlOk': 1,
+    });
+    expect(row({ layer2: run(spread(10000, 1)) }, '10,000 Services').verdict).toBe('yes');
+    const short = row({ layer2: run(spread(6200, 1)) }, '10,000 Services');
+    expect(short.verdict).toBe('no');
+    expect(short.measured).toContain('6200 of 10000 IPv6 Services created by the deadline');
+    expect(row({ layer2: run(spread(10000, 0)) }, '10,000 Services').verdict).toBe('no');
+  });
+
   it('calls the scale goals partly done below their sizes', () => {
     const scale: Figures = {
       services: 10_000, assigned: 10_000, createRatePerS: 26, createAllS: 378, allAssignedS: 434, createToIpP50Ms: 1, createToIpP99Ms: 2,
