@@ -191,6 +191,8 @@ export class NodeAgent {
   private podPassQueued = false;
   private podPassRunning = false;
   private proxyQueued = false;
+  /** How long the last nftables apply took: the next one waits a multiple of it (see queueProxy). */
+  private lastApplyMs = 0;
   private lastRuleset = '';
   private stopped = false;
   private lastSlot = 0;
@@ -478,11 +480,15 @@ export class NodeAgent {
   private queueProxy(): void {
     if (this.proxyQueued || this.stopped) return;
     this.proxyQueued = true;
-    // Coalesce bursts (a Deployment rollout touches many slices at once).
+    // Coalesce bursts (a Deployment rollout touches many slices at once). The whole table is
+    // rewritten each time, so with thousands of Services an apply costs seconds of nft CPU: wait
+    // four times the last apply (at most 2 s) so the rewrites cannot take the machine.
     setTimeout(() => {
       this.proxyQueued = false;
+      const started = performance.now();
       this.applyProxy();
-    }, 20);
+      this.lastApplyMs = performance.now() - started;
+    }, Math.max(20, Math.min(this.lastApplyMs * 4, 2_000)));
   }
 
   private applyProxy(): void {
