@@ -75,6 +75,10 @@ describe('Kube-OVN underlay scenario with the real speakers (VLAN 341)', () => {
     ko = lab.kubeOvn;
     k(['apply', '-f', '-'], scenario('pool.yaml'));
     k(['apply', '-n', 'default', '-f', '-'], scenario('deployment.yaml'));
+    // Every pod ready before the Service exists: with pods becoming ready one by one the owner
+    // legitimately moves (Local: only pod nodes are candidates), and a node owning it for longer
+    // than the verification delay records its own LocalnetPortMissing, which the test below counts.
+    k(['-n', 'default', 'rollout', 'status', 'deployment/deploy-169402624', '--timeout=120s']);
     k(['apply', '-n', 'default', '-f', '-'], scenario('service.yaml'));
     vip = await waitFor('nginx-lb external IP', () => k(['-n', 'default', 'get', 'svc', 'nginx-lb', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']).trim() || undefined, 30_000);
   }, 180_000);
