@@ -251,16 +251,13 @@ export class Speaker {
     }
   }
 
+  /** Waits `ms`, or until endRest() (an urgent schedule) ends it earlier. */
   private rest(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const timer = setTimeout(resolve, ms);
+      this.endRest = () => {
         clearTimeout(timer);
         resolve();
-      }
-      this.endRest = () => {
-        this.endRest = undefined;
-        done();
       };
     }).finally(() => {
       this.endRest = undefined;
